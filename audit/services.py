@@ -1,0 +1,257 @@
+"""Appending to, verifying and anchoring the audit chain (SEC1, SEC2).
+
+``record`` is called by every service in the same transaction as its write; ``service`` wraps a
+service function so that its writes are atomic and a refusal is itself audited after the rollback.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import datetime as dt
+import functools
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from core.actor import Actor, system_actor
+from core.errors import GongshuError
+
+from . import chain
+from .models import GENESIS, ChainHead, Event
+
+
+def _object_ref(obj) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    if isinstance(obj, tuple):
+        return str(obj[0]), str(obj[1])
+    if isinstance(obj, models.Model):
+        return obj._meta.label_lower, str(obj.pk)
+    return type(obj).__name__, str(obj)
+
+
+def _jsonable(value) -> dict:
+    # What is hashed must be exactly what the database gives back.
+    return json.loads(json.dumps(value or {}, ensure_ascii=False, default=str))
+
+
+def record(
+    actor: Actor,
+    action: str,
+    obj=None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    detail: dict | None = None,
+    outcome: str = Event.Outcome.OK,
+) -> Event:
+    """Append one event to the chain. Call inside the transaction of the write it records."""
+    summary = {}
+    if before is not None:
+        summary["before"] = before
+    if after is not None:
+        summary["after"] = after
+    if detail:
+        summary.update(detail)
+    object_type, object_id = _object_ref(obj)
+    with transaction.atomic():
+        head, _ = ChainHead.objects.select_for_update().get_or_create(pk=1)
+        values = {
+            "seq": head.seq + 1,
+            "at": timezone.now(),
+            "actor_id": actor.user.pk if actor.user else None,
+            "actor_name": actor.label,
+            "organisation_id": actor.organisation.pk if actor.organisation else None,
+            "organisation_name": actor.organisation.name if actor.organisation else "",
+            "channel": actor.channel,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "summary": _jsonable(summary),
+            "outcome": str(outcome),
+            "request_id": actor.rid(),
+            "algorithm": settings.GONGSHU_AUDIT_ALGORITHM,
+            "prev_hash": head.hash,
+        }
+        values["hash"] = chain.event_hash(values)
+        event = Event.objects.create(**values)
+        head.seq, head.hash = event.seq, event.hash
+        head.save(update_fields=["seq", "hash"])
+    return event
+
+
+def record_refusal(actor: Actor, action: str, error: GongshuError, obj=None, detail: dict | None = None) -> Event:
+    return record(
+        actor,
+        action,
+        obj,
+        detail={"error": error.as_dict(), **(detail or {})},
+        outcome=Event.Outcome.REFUSED,
+    )
+
+
+_service_depth: contextvars.ContextVar[int] = contextvars.ContextVar("gongshu_service_depth", default=0)
+
+
+def service(fn):
+    """Run a service in one transaction; if it refuses, roll back its writes and audit the refusal.
+
+    The audited action name is ``<app>.<function>``.
+    """
+    action = f"{fn.__module__.split('.')[0]}.{fn.__name__}"
+
+    @functools.wraps(fn)
+    def wrapper(actor: Actor, *args, **kwargs):
+        outermost = _service_depth.get() == 0
+        token = _service_depth.set(_service_depth.get() + 1)
+        try:
+            with transaction.atomic():
+                return fn(actor, *args, **kwargs)
+        except GongshuError as exc:
+            if outermost:  # a service called by another is audited once, by the outer one
+                target = next((a for a in list(args) + list(kwargs.values()) if isinstance(a, models.Model)), None)
+                record_refusal(actor, action, exc, target)
+            raise
+        finally:
+            _service_depth.reset(token)
+
+    wrapper.action = action
+    return wrapper
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    ok: bool
+    count: int
+    seconds: float
+    first_bad_seq: int | None = None
+    reason: str = ""
+    checkpoints: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else float("inf")
+
+
+_FIELDS = ("hash",) + chain.HASHED_FIELDS
+
+
+def verify(*, progress=None) -> Verification:
+    """Recompute the whole chain; name the first event that was edited, deleted or moved."""
+    started = time.perf_counter()
+    expected_prev, expected_seq, count = GENESIS, 1, 0
+    rows = Event.objects.order_by("seq").values_list(*_FIELDS).iterator(chunk_size=5000)
+    for row in rows:
+        values = dict(zip(_FIELDS, row))
+        seq = values["seq"]
+        if seq != expected_seq:
+            bad = min(seq, expected_seq)
+            return Verification(False, count, time.perf_counter() - started, bad, f"event #{expected_seq} is missing or out of order")
+        if values["prev_hash"] != expected_prev:
+            return Verification(False, count, time.perf_counter() - started, seq, f"event #{seq} does not link to event #{seq - 1}")
+        if chain.event_hash(values) != values["hash"]:
+            return Verification(False, count, time.perf_counter() - started, seq, f"event #{seq} was altered")
+        expected_prev, expected_seq = values["hash"], seq + 1
+        count += 1
+        if progress and count % 10000 == 0:
+            progress(count)
+    head = ChainHead.objects.filter(pk=1).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if head_seq != count or head_hash != expected_prev:
+        return Verification(False, count, time.perf_counter() - started, count + 1 if head_seq > count else head_seq,
+                            f"the chain ends at #{count} but its head records #{head_seq}: events were removed")
+    result = Verification(True, count, time.perf_counter() - started)
+    return _verify_checkpoints(result)
+
+
+# --- checkpoints (signed anchors outside the database) ---------------------------------------
+
+
+def _key_path() -> Path:
+    return Path(settings.GONGSHU_KEY_DIR) / "audit-checkpoint-ed25519.pem"
+
+
+def _signing_key() -> Ed25519PrivateKey:
+    path = _key_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def _checkpoint_dir() -> Path:
+    return Path(settings.GONGSHU_CHECKPOINT_DIR)
+
+
+def checkpoint(actor: Actor | None = None) -> dict:
+    """Sign the current head (seq, hash, time) and write it as a file outside the database."""
+    actor = actor or system_actor("cli")
+    head = ChainHead.objects.filter(pk=1).first()
+    payload = {
+        "seq": head.seq if head else 0,
+        "head_hash": head.hash if head else GENESIS,
+        "at": timezone.now().astimezone(dt.timezone.utc).isoformat(),
+        "algorithm": settings.GONGSHU_AUDIT_ALGORITHM,
+    }
+    signature = _signing_key().sign(chain.canonical(payload))
+    document = {**payload, "signature": base64.b64encode(signature).decode()}
+    directory = _checkpoint_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"checkpoint-{payload['seq']:012d}-{int(time.time() * 1000)}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(document, ensure_ascii=False, indent=2))
+    os.replace(tmp, path)
+    record(actor, "audit.checkpoint", ("audit.checkpoint", payload["seq"]), detail={"head_hash": payload["head_hash"]})
+    return {**document, "path": str(path)}
+
+
+def _verify_checkpoints(result: Verification) -> Verification:
+    directory = _checkpoint_dir()
+    files = sorted(directory.glob("checkpoint-*.json")) if directory.exists() else []
+    if not files:
+        return result
+    public_key = _signing_key().public_key()
+    wanted = []
+    for path in files:
+        document = json.loads(path.read_text())
+        payload = {k: document[k] for k in ("seq", "head_hash", "at", "algorithm")}
+        try:
+            public_key.verify(base64.b64decode(document["signature"]), chain.canonical(payload))
+        except Exception:
+            return Verification(False, result.count, result.seconds, None, f"checkpoint {path.name} has a bad signature")
+        wanted.append((path.name, payload))
+    seqs = [p["seq"] for _, p in wanted if p["seq"] > 0]
+    hashes_by_seq = dict(Event.objects.filter(seq__in=seqs).values_list("seq", "hash"))
+    for name, payload in wanted:
+        if payload["seq"] == 0:
+            continue
+        if payload["seq"] > result.count:
+            return Verification(False, result.count, result.seconds, result.count + 1,
+                                f"checkpoint {name} records #{payload['seq']} but the chain ends at #{result.count}")
+        if hashes_by_seq.get(payload["seq"]) != payload["head_hash"]:
+            return Verification(False, result.count, result.seconds, payload["seq"],
+                                f"event #{payload['seq']} differs from checkpoint {name}: the chain was rewritten")
+    result.checkpoints = len(wanted)
+    return result
+
+
+def events_for(obj) -> models.QuerySet:
+    object_type, object_id = _object_ref(obj)
+    return Event.objects.filter(object_type=object_type, object_id=object_id).order_by("seq")

@@ -1,0 +1,58 @@
+"""Shared test set-up: the demo city is loaded once per session into the test database (SQLite or
+PostgreSQL), each test runs in a transaction that is rolled back, browser tests run last."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests flush the database (they need a live server on committed data): run them last.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from core.demo import load
+
+    with django_db_blocker.unblock():
+        load(echo=lambda *_: None)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_files(settings, tmp_path):
+    settings.GONGSHU_CHECKPOINT_DIR = tmp_path / "checkpoints"
+
+
+@pytest.fixture
+def city(db):
+    """Handy handles on the demo city."""
+    from core.models import Organisation, Region, User
+
+    class City:
+        region = Region.objects.get(code="230500")
+        county = Region.objects.get(code="230502")
+        bureau = Organisation.objects.get(name="双鸭山市数据局")
+        centre = Organisation.objects.get(name="双鸭山市大数据中心")
+        county_bureau = Organisation.objects.get(name="尖山区数据局")
+        police = Organisation.objects.get(name="双鸭山市公安局")
+        civil = Organisation.objects.get(name="双鸭山市民政局")
+        county_civil = Organisation.objects.get(name="尖山区民政局")
+        operator = Organisation.objects.get(name="双鸭山数据运营有限公司")
+
+        @staticmethod
+        def user(username):
+            return User.objects.get(username=username)
+
+        @staticmethod
+        def actor(username, organisation=None, channel="web"):
+            from core.actor import act_as
+
+            user = User.objects.get(username=username)
+            return act_as(user, organisation.pk if organisation else None, channel=channel)
+
+    return City

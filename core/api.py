@@ -1,0 +1,120 @@
+import datetime as dt
+
+from ninja import Router, Schema
+from pydantic import Field
+
+from . import identifiers, rulebook, services
+from .errors import ValidationFailed
+from .models import ApiToken
+from .workdays import add_workdays
+
+router = Router(tags=["core"])
+
+
+class OrganisationOut(Schema):
+    id: int
+    name: str
+    kind: str
+    uscc: str | None
+    region: str
+
+    @staticmethod
+    def resolve_region(obj):
+        return obj.region.code
+
+
+class MeOut(Schema):
+    username: str
+    display_name: str
+    organisation: OrganisationOut
+    roles: list[str]
+
+
+@router.get("/me", response=MeOut)
+def me(request):
+    actor = request.actor
+    return {
+        "username": actor.user.username,
+        "display_name": actor.user.display_name,
+        "organisation": actor.organisation,
+        "roles": sorted(actor.roles),
+    }
+
+
+class TokenIn(Schema):
+    name: str = Field(max_length=100)
+    scopes: list[str] = ["read"]
+    days: int | None = None
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="shown once; only its hash is stored")
+
+
+@router.get("/tokens", response=list[TokenOut])
+def list_tokens(request):
+    return ApiToken.objects.filter(user=request.actor.user, organisation=request.actor.organisation)
+
+
+@router.post("/tokens", response={201: TokenCreated})
+def create_token(request, payload: TokenIn):
+    token, plain = services.issue_token(request.actor, name=payload.name, scopes=payload.scopes, days=payload.days)
+    return 201, {**TokenOut.model_validate(token).model_dump(), "token": plain}
+
+
+@router.delete("/tokens/{token_id}", response=TokenOut)
+def revoke_token(request, token_id: int):
+    token = ApiToken.objects.get(pk=token_id, user=request.actor.user)
+    return services.revoke_token(request.actor, token=token)
+
+
+class CheckOut(Schema):
+    valid: bool
+    reason: str | None
+
+
+@router.get("/checks/uscc/{code}", response=CheckOut)
+def check_uscc(request, code: str):
+    problem = identifiers.uscc_problem(code)
+    return {"valid": problem is None, "reason": problem}
+
+
+@router.get("/checks/citizen-id/{number}", response=CheckOut)
+def check_citizen_id(request, number: str):
+    problem = identifiers.citizen_id_problem(number)
+    return {"valid": problem is None, "reason": problem}
+
+
+class WorkdayOut(Schema):
+    start: dt.date
+    workdays: int
+    date: dt.date
+
+
+@router.get("/workdays/add", response=WorkdayOut)
+def workdays_add(request, start: dt.date, n: int):
+    if not 0 <= n <= 3650:
+        raise ValidationFailed("n 须在 0 到 3650 之间", field="n")
+    return {"start": start, "workdays": n, "date": add_workdays(start, n)}
+
+
+class RuleOut(Schema):
+    key: str
+    value: int | float | str
+    unit: str
+    article: str
+    text: str
+
+
+@router.get("/rules", response=list[RuleOut])
+def rules(request):
+    return list(rulebook.current().rules.values())

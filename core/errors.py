@@ -1,0 +1,53 @@
+"""One exception family for every refusal, mapped to HTTP and to form errors in one place."""
+
+
+class GongshuError(Exception):
+    """A refusal with a stable machine code, a human message (zh-Hans) and the field at fault."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class ValidationFailed(GongshuError):
+    code = "invalid"
+    status = 422
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None, errors: dict | None = None):
+        super().__init__(message, field=field, code=code)
+        # field -> [messages], for forms that show every problem at once
+        self.errors = errors or ({field or "__all__": [message]})
+
+
+class NotAuthenticated(GongshuError):
+    code = "not_authenticated"
+    status = 401
+
+
+class PermissionDenied(GongshuError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(GongshuError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(GongshuError):
+    code = "conflict"
+    status = 409
+
+
+class DeadlinePassed(GongshuError):
+    code = "deadline_passed"
+    status = 409

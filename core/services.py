@@ -1,0 +1,194 @@
+"""Writes of the core app: organisations, memberships, tokens, the calendar, notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+
+from audit.services import record, service
+
+from . import permissions
+from .actor import Actor
+from .errors import NotAuthenticated, PermissionDenied, ValidationFailed
+from .models import ApiToken, CalendarDay, Membership, Notification, Organisation, Region, User
+
+
+def full_clean_or_refuse(instance, exclude=None) -> None:
+    """Model validation, turned into our ValidationFailed with every field's messages."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except DjangoValidationError as exc:
+        errors = {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
+        field, messages = next(iter(errors.items()))
+        raise ValidationFailed(messages[0], field=None if field == "__all__" else field, errors=errors) from None
+
+
+# --- regions and organisations ---------------------------------------------------------------
+
+
+@service
+def create_region(actor: Actor, *, code: str, name: str, level: str, parent: Region | None = None) -> Region:
+    if parent is not None:
+        permissions.require(actor, "organisations.manage", region=parent)
+    elif not actor.is_system:
+        raise PermissionDenied("只有平台可以创建市级区域")
+    region = Region(code=code, name=name, level=level, parent=parent)
+    full_clean_or_refuse(region, exclude=["path"])
+    region.save()
+    record(actor, "core.create_region", region, after={"code": code, "name": name, "level": level})
+    return region
+
+
+@service
+def create_organisation(
+    actor: Actor, *, name: str, kind: str, region: Region, uscc: str | None, sector: str = "", short_name: str = ""
+) -> Organisation:
+    permissions.require(actor, "organisations.manage", region=region)
+    org = Organisation(name=name, kind=kind, region=region, uscc=(uscc or "").strip().upper() or None, sector=sector, short_name=short_name)
+    full_clean_or_refuse(org)
+    org.save()
+    record(actor, "core.create_organisation", org, after={"name": name, "kind": kind, "uscc": org.uscc, "region": region.code})
+    return org
+
+
+@service
+def create_user(
+    actor: Actor, *, username: str, password: str, display_name: str = "", citizen_id: str | None = None, email: str = ""
+) -> User:
+    if not actor.is_system:
+        permissions.require(actor, "organisations.manage")
+    user = User(username=username, display_name=display_name, citizen_id=(citizen_id or "").strip().upper() or None, email=email)
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed("；".join(exc.messages), field="password") from None
+    user.set_password(password)
+    full_clean_or_refuse(user)
+    user.save()
+    record(actor, "core.create_user", user, after={"username": username})
+    return user
+
+
+@service
+def add_membership(actor: Actor, *, user: User, organisation: Organisation, role: str) -> Membership:
+    permissions.require(actor, "organisations.manage", organisation=organisation)
+    membership = Membership(user=user, organisation=organisation, role=role)
+    full_clean_or_refuse(membership)
+    membership.save()
+    record(actor, "core.add_membership", membership, after={"user": user.username, "organisation": organisation.name, "role": role})
+    return membership
+
+
+# --- API tokens (P3) -------------------------------------------------------------------------
+
+TOKEN_PREFIX = "gs"
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@service
+def issue_token(actor: Actor, *, name: str, scopes: list[str], days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for the acting user and organisation. The plain token is returned once, never stored."""
+    permissions.require(actor, "tokens.manage", organisation=actor.organisation)
+    days = settings.GONGSHU_TOKEN_DEFAULT_DAYS if days is None else days
+    if not 1 <= days <= settings.GONGSHU_TOKEN_MAX_DAYS:
+        raise ValidationFailed(f"有效期须在 1 到 {settings.GONGSHU_TOKEN_MAX_DAYS} 天之间", field="days")
+    unknown = set(scopes) - set(ApiToken.Scope.values)
+    if not scopes or unknown:
+        raise ValidationFailed("权限范围须为 read 或 write", field="scopes")
+    if not name.strip():
+        raise ValidationFailed("请填写令牌名称", field="name")
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=actor.user,
+        organisation=actor.organisation,
+        name=name.strip(),
+        prefix=prefix,
+        secret_hash=_token_hash(secret),
+        scopes=sorted(set(scopes)),
+        expires_at=timezone.now() + dt.timedelta(days=days),
+    )
+    record(actor, "core.issue_token", token, after={"name": token.name, "scopes": token.scopes, "expires_at": token.expires_at})
+    return token, f"{TOKEN_PREFIX}_{prefix}_{secret}"
+
+
+@service
+def revoke_token(actor: Actor, *, token: ApiToken) -> ApiToken:
+    if token.user_id != actor.user.pk:
+        permissions.require(actor, "organisations.manage", organisation=token.organisation)
+    if token.revoked_at:
+        return token
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at", "updated_at"])
+    record(actor, "core.revoke_token", token, after={"revoked_at": token.revoked_at})
+    return token
+
+
+def authenticate_token(raw: str) -> ApiToken:
+    """The usable token for ``raw``, or NotAuthenticated saying why (unknown, expired, revoked)."""
+    parts = (raw or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        raise NotAuthenticated("令牌格式不正确", code="token_invalid")
+    token = ApiToken.objects.select_related("user", "organisation__region").filter(prefix=parts[1]).first()
+    if token is None or not hmac.compare_digest(token.secret_hash, _token_hash(parts[2])):
+        raise NotAuthenticated("令牌无效", code="token_invalid")
+    if token.revoked_at is not None:
+        raise NotAuthenticated("令牌已吊销", code="token_revoked")
+    if token.expires_at <= timezone.now():
+        raise NotAuthenticated("令牌已过期", code="token_expired")
+    if not token.user.is_active:
+        raise NotAuthenticated("用户已停用", code="user_inactive")
+    return token
+
+
+# --- calendar --------------------------------------------------------------------------------
+
+
+@service
+def set_calendar_day(actor: Actor, *, date: dt.date, is_workday: bool, name: str = "") -> CalendarDay:
+    """The bureau records a holiday or make-up workday (years the package does not know yet)."""
+    permissions.require(actor, "workdays.edit")
+    before = CalendarDay.objects.filter(date=date).first()
+    day, _ = CalendarDay.objects.update_or_create(
+        date=date, defaults={"is_workday": is_workday, "name": name, "source": CalendarDay.Source.BUREAU}
+    )
+    record(
+        actor,
+        "core.set_calendar_day",
+        day,
+        before={"is_workday": before.is_workday, "name": before.name} if before else None,
+        after={"is_workday": is_workday, "name": name},
+    )
+    return day
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+def notify(
+    *,
+    organisation: Organisation | None = None,
+    organisation_id: int | None = None,
+    user: User | None = None,
+    kind: str,
+    message: str,
+    link: str = "",
+) -> Notification:
+    """Called from inside other services' transactions; the service's own audit event covers it."""
+    return Notification.objects.create(
+        organisation_id=organisation.pk if organisation else organisation_id,
+        user=user,
+        kind=kind,
+        message=message[:500],
+        link=link,
+    )

@@ -1,0 +1,1 @@
+"""公数 Gongshu — a city public-data platform."""

@@ -1,0 +1,95 @@
+"""The HTTP API under /api/v1/: token auth, one error shape ``{"code", "message", "field"}``."""
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from audit.services import record_refusal
+from core.actor import act_as, system_actor
+from core.errors import GongshuError, NotAuthenticated, PermissionDenied
+from core.services import authenticate_token
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer gs_<prefix>_<secret>``; the token's organisation is the acting one."""
+
+    def authenticate(self, request, token):
+        try:
+            api_token = authenticate_token(token)
+            if request.method not in SAFE_METHODS and "write" not in api_token.scopes:
+                raise PermissionDenied("令牌只有只读权限", code="token_scope")
+            request.actor = act_as(api_token.user, api_token.organisation_id, channel="api", request_id=getattr(request, "request_id", ""))
+        except GongshuError as exc:
+            record_refusal(system_actor("api"), "core.authenticate_token", exc, ("core.apitoken", token.split("_")[1] if token.count("_") >= 2 else ""))
+            raise
+        api_token.__class__.objects.filter(pk=api_token.pk).update(last_used_at=_now())
+        return api_token
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+api = NinjaAPI(
+    title="公数 Gongshu API",
+    version="1",
+    description="城市公共数据平台：目录、汇聚、共享、开放、授权运营、登记、交易、安全与监督。",
+    auth=TokenAuth(),
+    urls_namespace="api-1",
+)
+
+
+def _error(request, status: int, code: str, message: str, field: str | None = None):
+    return api.create_response(request, {"code": code, "message": message, "field": field}, status=status)
+
+
+@api.exception_handler(GongshuError)
+def _gongshu_error(request, exc: GongshuError):
+    return _error(request, exc.status, exc.code, exc.message, exc.field)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload")]
+    return _error(request, 422, "invalid", first.get("msg", "输入无效"), ".".join(loc) or None)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return _error(request, 401, NotAuthenticated.code, "需要有效的 API 令牌")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, "not_found", "对象不存在")
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def _does_not_exist(request, exc):
+    return _error(request, 404, "not_found", "对象不存在")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+def _routers():
+    from catalog.api import router as catalog_router
+    from core.api import router as core_router
+    from workflow.api import router as workflow_router
+
+    api.add_router("/", core_router)
+    api.add_router("/catalog", catalog_router)
+    api.add_router("/cases", workflow_router)
+
+
+_routers()

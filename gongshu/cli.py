@@ -1,0 +1,324 @@
+"""``gongshu``: every operator task on the command line. ``gongshu --help`` lists them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gongshu.settings")
+    import django
+
+    django.setup()
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date in ISO format (YYYY-MM-DD)") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """公数 Gongshu: the city public-data platform's operator commands."""
+
+
+# --- set-up and serving ----------------------------------------------------------------------
+
+
+@main.command()
+def migrate():
+    """Create or upgrade the metadata database (and seed the working-day calendar)."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="web worker processes")
+@click.option("--no-worker", is_flag=True, help="do not start the background worker")
+def serve(host, port, workers, no_worker):
+    """Serve the web UI and API (gunicorn) and run the background worker beside it."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    children = []
+    if not no_worker:
+        children.append(subprocess.Popen([sys.executable, "-m", "gongshu.cli", "worker"]))
+    web = subprocess.Popen([
+        sys.executable, "-m", "gunicorn", "gongshu.wsgi:application", "--bind", f"{host}:{port}",
+        "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "5",
+    ])
+    children.append(web)
+    click.echo(f"公数 Gongshu serving on http://{host}:{port}/  (Ctrl-C to stop)")
+
+    def stop(*_):
+        for child in children:
+            child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        web.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for child in children:
+            child.wait(timeout=10)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="run the scheduled jobs once and exit")
+def worker(once):
+    """Run scheduled jobs: raising overdue cases to the bureau (every GONGSHU_WORKER_INTERVAL s)."""
+    _django()
+    from django.conf import settings
+
+    from gongshu.jobs import run_scheduled
+
+    while True:
+        for name, result in run_scheduled():
+            click.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {name}: {result}")
+        if once:
+            return
+        time.sleep(settings.GONGSHU_WORKER_INTERVAL)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def manage(ctx):
+    """Run a Django management command (e.g. `gongshu manage createsuperuser`)."""
+    _django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["gongshu manage"] + ctx.args)
+
+
+# --- demo city -------------------------------------------------------------------------------
+
+
+@main.group()
+def demo():
+    """The demo city."""
+
+
+@demo.command("load")
+def demo_load():
+    """Build the demo city (idempotent): regions, bodies, users per role, the statutory resources."""
+    _django()
+    from core.demo import load
+
+    summary = load(echo=click.echo)
+    click.echo("")
+    click.echo(summary)
+
+
+@demo.command("otp")
+@click.argument("username")
+def demo_otp(username):
+    """Print the current TOTP code of a demo administrator (demo devices only)."""
+    _django()
+    from core.demo import current_demo_otp
+
+    code = current_demo_otp(username)
+    if code is None:
+        raise click.ClickException(f"{username} has no demo TOTP device")
+    click.echo(code)
+
+
+# --- rules, identifiers, working days --------------------------------------------------------
+
+
+@main.command()
+def rules():
+    """List the rulebook: key, value, citation."""
+    _django()
+    from core import rulebook
+
+    book = rulebook.current()
+    click.echo(f"# {book.title} ({book.name})")
+    for rule in book.rules.values():
+        click.echo(f"{rule.key}\t{rule.value} {rule.unit}\t{rule.article}")
+    for source in book.sources.values():
+        click.echo(f"sources.{source.key}\t{','.join(source.sectors)}\t{source.article}")
+
+
+@main.group()
+def check():
+    """Check identifiers: prints `valid` or `invalid: <reason>` (exit 0 or 1)."""
+
+
+def _report(problem: str | None):
+    if problem:
+        click.echo(f"invalid: {problem}")
+        sys.exit(1)
+    click.echo("valid")
+
+
+@check.command("uscc")
+@click.argument("code")
+def check_uscc(code):
+    """A Unified Social Credit Code (GB 32100)."""
+    from core.identifiers import uscc_problem
+
+    _report(uscc_problem(code))
+
+
+@check.command("citizen-id")
+@click.argument("number")
+def check_citizen_id(number):
+    """A citizen ID number (GB 11643), check digit and date of birth."""
+    from core.identifiers import citizen_id_problem
+
+    _report(citizen_id_problem(number))
+
+
+@main.group()
+def workdays():
+    """Working days: statutory holidays and make-up workdays respected."""
+
+
+@workdays.command("add")
+@click.argument("start", callback=_date)
+@click.argument("n", type=click.IntRange(min=0))
+def workdays_add(start, n):
+    """Print the date of the N-th working day after START (START not counted)."""
+    _django()
+    from core.workdays import add_workdays
+
+    click.echo(add_workdays(start, n).isoformat())
+
+
+@workdays.command("set")
+@click.argument("day", callback=_date)
+@click.option("--workday/--holiday", required=True, help="a make-up workday or a holiday")
+@click.option("--name", default="", help="e.g. 春节")
+def workdays_set(day, workday, name):
+    """Record a holiday or make-up workday for a year the calendar package does not know."""
+    _django()
+    from core.actor import system_actor
+    from core.services import set_calendar_day
+
+    set_calendar_day(system_actor("cli"), date=day, is_workday=workday, name=name)
+    click.echo(f"{day.isoformat()} {'workday' if workday else 'holiday'} {name}".rstrip())
+
+
+@workdays.command("seed")
+def workdays_seed():
+    """Reload the holidays the chinese-calendar package knows (bureau entries are kept)."""
+    _django()
+    from core.workdays import package_years, seed_from_package
+
+    count = seed_from_package()
+    years = package_years()
+    click.echo(f"{count} days loaded for {years[0]}–{years[-1]}")
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+@main.group()
+def audit():
+    """The tamper-evident audit chain."""
+
+
+@audit.command("verify")
+def audit_verify():
+    """Recompute the chain; exit 1 naming the first bad event if anything was changed."""
+    _django()
+    from audit.services import verify
+
+    result = verify()
+    if not result.ok:
+        click.echo(f"BROKEN at event #{result.first_bad_seq}: {result.reason}")
+        sys.exit(1)
+    click.echo(f"ok: {result.count} events verified in {result.seconds:.2f}s ({result.rate:,.0f}/s); "
+               f"{result.checkpoints} checkpoint(s) match")
+
+
+@audit.command("checkpoint")
+def audit_checkpoint():
+    """Write a signed checkpoint (head hash, count, time) that later verifies check against."""
+    _django()
+    from audit.services import checkpoint
+
+    doc = checkpoint()
+    click.echo(f"checkpoint #{doc['seq']} {doc['head_hash']} {doc['at']} -> {doc['path']}")
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+@main.group()
+def cases():
+    """Workflow cases."""
+
+
+@cases.command("overdue")
+@click.option("--raise", "raise_", is_flag=True, help="also raise them to the bureau (as the scheduler does)")
+def cases_overdue(raise_):
+    """List open cases past their deadline."""
+    _django()
+    from workflow.selectors import overdue
+    from workflow.services import raise_overdue_cases
+
+    rows = list(overdue())
+    for case in rows:
+        click.echo(f"{case.number}\t{case.due_on}\t{case.state}\t{case.assignee or '-'}\t{case.deadline_rule}\t{case.title}")
+    if not rows:
+        click.echo("no overdue cases")
+    if raise_:
+        from core.actor import system_actor
+
+        raised = raise_overdue_cases(system_actor("cli"))
+        click.echo(f"raised {len(raised)} to the bureau")
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+@main.group()
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--organisation", "organisation_id", type=int, help="organisation id (if the user has several)")
+@click.option("--scope", "scopes", multiple=True, default=["read"], type=click.Choice(["read", "write"]))
+@click.option("--days", type=int, default=None)
+@click.option("--name", default="cli")
+def token_create(username, organisation_id, scopes, days, name):
+    """Issue a token for USERNAME; it is printed once and stored only as a hash."""
+    _django()
+    from core.actor import act_as
+    from core.errors import GongshuError
+    from core.models import User
+    from core.services import issue_token
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    try:
+        _, plain = issue_token(act_as(user, organisation_id, channel="cli"), name=name, scopes=list(scopes), days=days)
+    except GongshuError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(plain)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Opening and moving cases; raising overdue cases to the bureau."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from audit.services import record, service
+from core import rulebook
+from core.actor import Actor, system_actor
+from core.errors import Conflict, PermissionDenied, ValidationFailed
+from core.models import Organisation
+from core.services import notify
+from core.workdays import add_workdays
+
+from . import engine
+from .models import Case, CaseStep
+
+
+def _enter(actor: Actor, case: Case, state_name: str, *, transition: str, label: str, comment: str, from_state: str) -> CaseStep:
+    state = case.type.state(state_name)
+    today = timezone.localdate()
+    case.state = state_name
+    case.state_entered_on = today
+    case.deadline_rule = state.deadline or ""
+    case.due_on = add_workdays(today, rulebook.deadline(state.deadline)) if state.deadline else None
+    assignee_id = case.parties.get(state.party) if state.party else None
+    case.assignee_id = assignee_id
+    case.overdue_raised_at = None
+    case.closed_at = timezone.now() if state.final else None
+    case.save()
+    event = record(
+        actor,
+        f"workflow.{case.case_type}.{transition}",
+        case,
+        before={"state": from_state} if from_state else None,
+        after={"state": state_name, "due_on": case.due_on, "assignee": assignee_id},
+        detail={"comment": comment} if comment else None,
+    )
+    step = CaseStep.objects.create(
+        case=case,
+        transition=transition,
+        label=label,
+        from_state=from_state,
+        to_state=state_name,
+        actor=actor.user,
+        actor_name=actor.label,
+        organisation=actor.organisation,
+        comment=comment,
+        due_on=case.due_on,
+        audit_seq=event.seq,
+    )
+    if assignee_id and not state.final:
+        notify(
+            organisation_id=assignee_id,
+            kind="case",
+            message=f"待办：{case.title}（{state.label}），请于 {case.due_on or '—'} 前办理",
+            link=f"/cases/{case.number}/",
+        )
+    hook = case.type.on_enter.get(state_name)
+    if hook:
+        hook(actor, case)
+    return step
+
+
+def open_case(
+    actor: Actor,
+    *,
+    case_type: str,
+    subject,
+    title: str,
+    parties: dict[str, Organisation],
+    initial: str,
+    transition: str = "open",
+    label: str = "提交",
+    comment: str = "",
+) -> Case:
+    """Open a case in ``initial`` state. Called by a domain service inside its own transaction."""
+    ctype = engine.case_type(case_type)
+    ctype.state(initial)
+    case = Case(
+        case_type=case_type,
+        subject_type=ContentType.objects.get_for_model(subject),
+        subject_id=str(subject.pk),
+        title=title,
+        state=initial,
+        applicant=actor.organisation,
+        parties={name: org.pk for name, org in parties.items()},
+        opened_by=actor.user,
+        state_entered_on=timezone.localdate(),
+    )
+    case.save()
+    case.number = f"{ctype.prefix}{case.state_entered_on:%Y%m%d}{case.pk:06d}"
+    _enter(actor, case, initial, transition=transition, label=label, comment=comment, from_state="")
+    return case
+
+
+def check_transition(actor: Actor, case: Case, name: str) -> engine.Transition:
+    """The transition, if ``actor`` may take it on ``case`` now; else a refusal saying why."""
+    t = case.type.transition(name)
+    if t is None:
+        raise ValidationFailed(f"办件类型没有操作 {name}", field="transition", code="unknown_transition")
+    if case.state not in t.sources:
+        raise Conflict(f"办件当前状态为“{case.state_label}”，不能执行“{t.label}”", code="wrong_state")
+    if actor.is_system:
+        return t
+    if not actor.has_role(*t.roles):
+        raise PermissionDenied(f"当前角色不能执行“{t.label}”", code="wrong_role")
+    if case.parties.get(t.party) != actor.organisation.pk:
+        raise PermissionDenied(f"只有本办件的办理方可以执行“{t.label}”", code="not_assigned")
+    return t
+
+
+@service
+def transition(actor: Actor, case: Case, name: str, *, comment: str = "") -> Case:
+    """Take transition ``name`` on ``case`` (any case type)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    t = check_transition(actor, case, name)
+    comment = (comment or "").strip()
+    if t.needs_comment and not comment:
+        raise ValidationFailed(f"“{t.label}”须说明理由", field="comment", code="reason_required")
+    _enter(actor, case, t.target, transition=t.name, label=t.label, comment=comment, from_state=case.state)
+    return case
+
+
+def available_transitions(actor: Actor, case: Case) -> list[engine.Transition]:
+    allowed = []
+    for t in case.type.available(case.state):
+        try:
+            check_transition(actor, case, t.name)
+        except (PermissionDenied, Conflict, ValidationFailed):
+            continue
+        allowed.append(t)
+    return allowed
+
+
+@service
+def raise_overdue_cases(actor: Actor | None = None) -> list[Case]:
+    """Scheduled: tell the bureau about every case past its deadline (once per step)."""
+    from core.selectors import bureau_for
+
+    actor = actor or system_actor()
+    today = timezone.localdate()
+    raised = []
+    overdue = Case.objects.select_for_update().filter(closed_at=None, due_on__lt=today, overdue_raised_at=None)
+    for case in overdue.select_related("assignee__region", "applicant__region"):
+        region = (case.assignee or case.applicant).region
+        bureau = bureau_for(region)
+        if bureau is not None:
+            notify(
+                organisation=bureau,
+                kind="overdue",
+                message=f"逾期：{case.title}（{case.state_label}）应于 {case.due_on} 前由 {case.assignee or '—'} 办理",
+                link=f"/cases/{case.number}/",
+            )
+        case.overdue_raised_at = timezone.now()
+        case.save(update_fields=["overdue_raised_at", "updated_at"])
+        record(actor, "workflow.raise_overdue", case, detail={
+            "due_on": case.due_on, "state": case.state, "rule": case.deadline_rule,
+            "bureau": bureau.pk if bureau else None,
+        })
+        raised.append(case)
+    return raised

@@ -1,0 +1,55 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core.errors import NotFound, ValidationFailed
+from core.viewkit import actor_of
+
+from . import selectors, services
+
+
+def _access(actor, number):
+    case = selectors.restrict(actor).filter(number=number).select_related("applicant", "assignee").first()
+    if case is None:
+        raise NotFound("办件不存在或无权查看")
+    return case
+
+
+@login_required
+def queue(request):
+    actor = actor_of(request)
+    mine = list(selectors.queue(actor))
+    region = []
+    if actor.has_role("bureau_admin", "supervisor"):
+        region = list(selectors.restrict(actor).filter(closed_at=None).select_related("applicant", "assignee").order_by("due_on")[:200])
+    for case in mine + region:
+        case.remaining = selectors.remaining_workdays(case)
+    return render(request, "workflow/queue.html", {"mine": mine, "region": region})
+
+
+@login_required
+def detail(request, number):
+    actor = actor_of(request)
+    case = _access(actor, number)
+    case.remaining = selectors.remaining_workdays(case)
+    return render(request, "workflow/detail.html", {
+        "case": case,
+        "steps": case.steps.select_related("organisation"),
+        "actions": services.available_transitions(actor, case),
+        "subject_url": getattr(case.subject, "get_absolute_url", lambda: "")(),
+    })
+
+
+@login_required
+@require_POST
+def take_transition(request, number):
+    actor = actor_of(request)
+    case = _access(actor, number)
+    try:
+        services.transition(actor, case, request.POST.get("transition", ""), comment=request.POST.get("comment", ""))
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已办理")
+    return redirect("workflow:detail", number=number)
