@@ -124,7 +124,7 @@ def issue_token(actor: Actor, *, name: str, scopes: list[str], days: int | None 
 
 @service
 def revoke_token(actor: Actor, *, token: ApiToken) -> ApiToken:
-    if token.user_id != actor.user.pk:
+    if actor.user is None or token.user_id != actor.user.pk:
         permissions.require(actor, "organisations.manage", organisation=token.organisation)
     if token.revoked_at:
         return token

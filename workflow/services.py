@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from audit.services import record, service
 from core import rulebook
-from core.actor import Actor, system_actor
+from core.actor import Actor
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import Organisation
 from core.services import notify
@@ -135,11 +135,10 @@ def available_transitions(actor: Actor, case: Case) -> list[engine.Transition]:
 
 
 @service
-def raise_overdue_cases(actor: Actor | None = None) -> list[Case]:
+def raise_overdue_cases(actor: Actor) -> list[Case]:
     """Scheduled: tell the bureau about every case past its deadline (once per step)."""
     from core.selectors import bureau_for
 
-    actor = actor or system_actor()
     today = timezone.localdate()
     raised = []
     overdue = Case.objects.select_for_update().filter(closed_at=None, due_on__lt=today, overdue_raised_at=None)
