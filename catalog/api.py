@@ -1,6 +1,6 @@
 import datetime as dt
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from workflow.api import CaseOut
@@ -115,7 +115,7 @@ def list_resources(request, q: str = "", status: str = "", provider: int | None 
 def draft_resource(request, payload: ResourceIn):
     data = payload.dict()
     items = data.pop("items")
-    return 201, services.draft_resource(request.actor, fields=data, items=items)
+    return Status(201, services.draft_resource(request.actor, fields=data, items=items))
 
 
 @router.get("/resources/{resource_id}", response=ResourceOut)
@@ -134,7 +134,7 @@ def update_resource(request, resource_id: int, payload: ResourcePatch):
 @router.post("/resources/{resource_id}/submit", response={201: CaseOut})
 def submit_resource(request, resource_id: int):
     resource = selectors.access_resource(request.actor, resource_id)
-    return 201, services.submit_resource(request.actor, resource)
+    return Status(201, services.submit_resource(request.actor, resource))
 
 
 @router.get("/resources/{resource_id}/versions", response=list[VersionOut])

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from . import identifiers, rulebook, services
@@ -68,7 +68,7 @@ def list_tokens(request):
 @router.post("/tokens", response={201: TokenCreated})
 def create_token(request, payload: TokenIn):
     token, plain = services.issue_token(request.actor, name=payload.name, scopes=payload.scopes, days=payload.days)
-    return 201, {**TokenOut.model_validate(token).model_dump(), "token": plain}
+    return Status(201, {**TokenOut.model_validate(token).model_dump(), "token": plain})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut)

@@ -43,9 +43,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.AGENCY_STAFF: {"catalog.draft", "catalog.view", "tokens.manage"},
     Role.OPERATOR_STAFF: {"catalog.view", "tokens.manage"},
     Role.DEVELOPER_STAFF: {"catalog.view", "tokens.manage"},
-    Role.PUBLIC_USER: {"catalog.view"},
-    Role.SUPERVISOR: {"catalog.view", "catalog.view_drafts", "cases.view", "audit.view"},
-    Role.EXPERT: {"catalog.view"},
+    Role.PUBLIC_USER: {"catalog.view", "tokens.manage"},
+    Role.SUPERVISOR: {"catalog.view", "catalog.view_drafts", "cases.view", "audit.view", "tokens.manage"},
+    Role.EXPERT: {"catalog.view", "tokens.manage"},
 }
 
 

@@ -66,10 +66,9 @@ def _access(actor, number: str) -> Case:
     return case
 
 
-def _out(actor, case: Case) -> dict:
-    out = CaseOut.model_validate(case).model_dump()
-    out["actions"] = [t.name for t in services.available_transitions(actor, case)]
-    return out
+def _out(actor, case: Case) -> Case:
+    case.actions = [t.name for t in services.available_transitions(actor, case)]
+    return case
 
 
 @router.get("", response=list[CaseOut])

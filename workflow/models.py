@@ -52,6 +52,12 @@ class Case(BaseModel):
     def state_label(self) -> str:
         return self.state_def.label
 
+    @property
+    def deadline_citation(self) -> str:
+        from core import rulebook
+
+        return rulebook.rule(self.deadline_rule).article if self.deadline_rule else ""
+
 
 class CaseStep(models.Model):
     """One entry of a case's timeline."""

@@ -1,13 +1,12 @@
 """SEC1, SEC2: every action lands in a tamper-evident SM3 hash chain; verify names the first bad event."""
 
-import importlib
 import json
 
 import pytest
 from click.testing import CliRunner
 from django.db import DatabaseError, connection, transaction
 
-from audit import chain
+from audit import chain, guards
 from audit.models import ChainHead, Event
 from audit.services import checkpoint, record, verify
 from catalog.services import draft_resource
@@ -15,15 +14,12 @@ from core.actor import system_actor
 from gongshu.cli import main
 
 pytestmark = pytest.mark.django_db
-append_only = importlib.import_module("audit.migrations.0002_append_only")
 
 
 def _as_attacker(*statements):
     """What someone with database access does: drop the guard triggers and rewrite rows."""
-    drops = {"sqlite": append_only.SQLITE_DROP, "postgresql": append_only.POSTGRES_DROP}[connection.vendor]
+    guards.remove(connection)
     with connection.cursor() as cursor:
-        for sql in drops:
-            cursor.execute(sql)
         for sql, params in statements:
             cursor.execute(sql, params)
 

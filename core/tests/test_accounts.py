@@ -158,6 +158,9 @@ def test_token_of_a_removed_member_stops_working(client, city):
     assert response.json()["code"] == "not_a_member"
 
 
-def test_public_user_cannot_issue_tokens(city):
+def test_a_colleague_cannot_revoke_someone_elses_token(city):
+    token, _ = issue_token(city.actor("officer"), name="t", scopes=["read"])
     with pytest.raises(PermissionDenied):
-        issue_token(city.actor("public"), name="t", scopes=["read"])
+        revoke_token(city.actor("staff"), token=token)
+    token.refresh_from_db()
+    assert token.revoked_at is None

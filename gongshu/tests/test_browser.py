@@ -1,0 +1,137 @@
+"""The slice in a real headless Chromium: a data officer drafts and submits a catalog entry, the bureau
+reviews it (deadline in working days shown), the service centre verifies, the bureau publishes."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from core.demo import PASSWORD, current_demo_otp
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        message = "Debian chromium is not installed (apt-get install chromium)"
+        if os.environ.get("GONGSHU_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def demo_city(transactional_db):
+    from django.db import connection
+
+    from audit import guards
+    from core.demo import load
+    from core.models import Region
+
+    guards.install(connection)
+    if not Region.objects.exists():  # an earlier browser test flushed the database
+        load(echo=lambda *_: None)
+    yield
+    guards.remove(connection)  # the test database is flushed after a live-server test
+
+
+def _session(browser, live_server, username):
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    if "/otp/" in page.url:
+        page.fill("#id_code", current_demo_otp(username))
+        page.click("button[type=submit]")
+    assert "/login/" not in page.url and "/otp/" not in page.url, page.content()
+    return page
+
+
+def _shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _decide(page, live_server, number, button):
+    page.goto(f"{live_server.url}/cases/{number}/")
+    page.click(f"button:has-text('{button}')")
+    page.wait_for_selector(".flash.success")
+
+
+def test_catalog_entry_slice_in_the_browser(browser, live_server, demo_city):
+    """C2 end to end in the UI; every step lands on the timeline with its audit event."""
+    officer = _session(browser, live_server, "officer")
+    officer.goto(f"{live_server.url}/catalog/new/")
+    officer.fill("#id_name", "流动人口居住登记信息")
+    officer.click("button[type=submit]:has-text('保存草稿')")
+    officer.wait_for_selector("#resource-status")
+    assert "草稿" in officer.inner_text("#resource-status")
+
+    # Submitting an incomplete entry is refused with reasons in Chinese and opens no case.
+    officer.click("button:has-text('提交审核')")
+    officer.wait_for_selector(".flash.error")
+    assert "请填写数据资源摘要" in officer.content()
+
+    officer.click("a:has-text('编辑')")
+    officer.fill("#id_summary", "流动人口居住登记、变更登记和居住证办理信息。")
+    officer.select_option("#id_data_format", "table")
+    officer.select_option("#id_industry_category", "S")
+    officer.select_option("#id_update_frequency", "daily")
+    officer.select_option("#id_share_type", "conditional")
+    officer.check("input[name=share_methods][value=api]")
+    officer.click("button[type=submit]:has-text('保存草稿')")
+    # A conditional share type without conditions or legal basis: inline field errors, nothing saved.
+    officer.wait_for_selector("#field-share_conditions .errorlist")
+    assert "有条件共享的数据须说明共享条件" in officer.inner_text("#field-share_conditions")
+    assert "须提供法律法规依据" in officer.inner_text("#field-legal_basis")
+    _shot(officer, "catalog-draft-errors")
+    officer.fill("#id_share_conditions", "仅限依法履职需要")
+    officer.fill("#id_legal_basis", "《居住证暂行条例》")
+    officer.fill("#id_items-0-name", "公民身份号码")
+    officer.fill("#id_items-0-column", "citizen_id")
+    officer.fill("#id_items-1-name", "姓名")
+    officer.fill("#id_items-1-column", "name")
+    officer.click("button[type=submit]:has-text('保存草稿')")
+    officer.wait_for_selector("#resource-status")
+    resource_url = officer.url
+    officer.click("button:has-text('提交审核')")
+    officer.wait_for_selector(".flash.success")
+    number = re.search(r"办件编号 (\w+)", officer.inner_text(".flash.success")).group(1)
+
+    bureau = _session(browser, live_server, "bureau")
+    bureau.goto(f"{live_server.url}/cases/")
+    assert number in bureau.content()
+    bureau.click(f"a:has-text('{number}')")
+    due = bureau.inner_text("#case-due")
+    assert re.search(r"\d{4}-\d{2}-\d{2}（剩 \d+ 个工作日）", due), due
+    assert "SYS Art. 12(3)" in due  # the deadline cites its article
+    _shot(bureau, "case-review")
+    _decide(bureau, live_server, number, "审核通过")
+
+    centre = _session(browser, live_server, "centre")
+    _decide(centre, live_server, number, "校核通过")
+    _decide(bureau, live_server, number, "复核通过并发布")
+    assert "已发布" in bureau.inner_text("#case-state")
+    steps = bureau.locator(".timeline li")
+    assert steps.count() == 4
+    assert all("审计 #" in steps.nth(i).inner_text() for i in range(4))
+    _shot(bureau, "case-published")
+
+    officer.goto(resource_url)
+    assert "已发布" in officer.inner_text("#resource-status")
+    officer.goto(f"{live_server.url}/catalog/?q=流动人口")
+    assert "流动人口居住登记信息" in officer.inner_text("table")
+    _shot(officer, "catalog-list")
