@@ -20,7 +20,7 @@ demo: install
 	$(BIN)/gongshu serve
 
 test: install
-	GONGSHU_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest $(PYTEST_ARGS)
+	GONGSHU_DATA_DIR=$(CURDIR)/var/test GONGSHU_DB_CONN_MAX_AGE=0 $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
 	GONGSHU_DATA_DIR=$(CURDIR)/var/bench $(BIN)/python -m bench

@@ -141,7 +141,7 @@ def raise_overdue_cases(actor: Actor) -> list[Case]:
 
     today = timezone.localdate()
     raised = []
-    overdue = Case.objects.select_for_update().filter(closed_at=None, due_on__lt=today, overdue_raised_at=None)
+    overdue = Case.objects.select_for_update(of=("self",)).filter(closed_at=None, due_on__lt=today, overdue_raised_at=None)
     for case in overdue.select_related("assignee__region", "applicant__region"):
         region = (case.assignee or case.applicant).region
         bureau = bureau_for(region)

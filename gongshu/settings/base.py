@@ -66,7 +66,9 @@ TEMPLATES = [
 ]
 
 _default_db = f"sqlite:///{DATA_DIR / 'gongshu.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL", _default_db), conn_max_age=60)}
+DATABASES = {
+    "default": dj_database_url.parse(env("DATABASE_URL", _default_db), conn_max_age=env_int("GONGSHU_DB_CONN_MAX_AGE", 60))
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE: every transaction takes the write lock at BEGIN, so the audit chain head
     # is read and extended by one writer at a time; WAL lets readers go on meanwhile.
