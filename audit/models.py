@@ -1,3 +1,5 @@
+import json
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +35,7 @@ class Event(models.Model):
     action = models.CharField(_("操作"), max_length=100, db_index=True)
     object_type = models.CharField(_("对象类型"), max_length=60, blank=True)
     object_id = models.CharField(_("对象"), max_length=64, blank=True)
-    summary = models.JSONField(_("摘要"), default=dict)
+    summary = models.TextField(_("摘要"), default="{}", help_text="canonical JSON")
     outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices, default=Outcome.OK)
     request_id = models.CharField(_("请求编号"), max_length=32, blank=True)
     algorithm = models.CharField(max_length=10)
@@ -58,6 +60,10 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.summary)
 
 
 class ChainHead(models.Model):

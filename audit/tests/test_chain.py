@@ -39,7 +39,7 @@ def test_a_service_write_appends_who_what_for_whom(city):
     assert event.action == "catalog.draft_resource"
     assert (event.actor_name, event.organisation_name) == ("officer", "双鸭山市公安局")
     assert (event.object_type, event.object_id) == ("catalog.resource", str(resource.pk))
-    assert event.summary["after"]["name"] == "测试资源"
+    assert event.data["after"]["name"] == "测试资源"
     assert event.algorithm == "sm3"
     assert event.prev_hash == Event.objects.get(seq=event.seq - 1).hash
 

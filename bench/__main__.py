@@ -1,0 +1,47 @@
+"""`make bench`: each line compares our path with a plain baseline on the same machine, same run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gongshu.settings")
+
+
+def _fresh_data_dir() -> None:
+    data = Path(os.environ.setdefault("GONGSHU_DATA_DIR", str(Path.cwd() / "var" / "bench")))
+    if data.exists() and "bench" in data.name:
+        shutil.rmtree(data)
+
+
+def main(argv: list[str]) -> int:
+    _fresh_data_dir()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from bench import audit_bench
+
+    rows = []
+    for module in (audit_bench,):
+        rows.extend(module.run())
+    width = max(len(r[0]) for r in rows)
+    print(f"{'operation':<{width}}  {'ours':>16}  {'baseline':>16}  {'ratio':>7}")
+    for name, ours, baseline, unit in rows:
+        print(f"{name:<{width}}  {ours:>12,.0f} {unit:<3}  {baseline:>12,.0f} {unit:<3}  {ours / baseline:>7.2f}")
+    return 0
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
