@@ -5,6 +5,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 
 from audit.services import record_refusal
@@ -37,7 +38,12 @@ def _now():
     return timezone.now()
 
 
+class UTF8Renderer(JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}  # Chinese stays readable on the wire
+
+
 api = NinjaAPI(
+    renderer=UTF8Renderer(),
     title="公数 Gongshu API",
     version="1",
     description="城市公共数据平台：目录、汇聚、共享、开放、授权运营、登记、交易、安全与监督。",

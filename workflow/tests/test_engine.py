@@ -127,3 +127,10 @@ def test_the_timeline_links_each_step_to_its_audit_event(case, city):
     for step in steps:
         event = Event.objects.get(seq=step.audit_seq)
         assert event.object_id == str(case.pk) and event.action.endswith(step.transition)
+
+
+def test_the_worker_runs_the_overdue_job(case, city):
+    _age(case, 1)
+    result = CliRunner().invoke(main, ["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "raise_overdue: 1 overdue case(s) raised" in result.output
