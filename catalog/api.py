@@ -19,10 +19,31 @@ class ItemIn(Schema):
     description: str = ""
     is_key: bool = False
     required: bool = False
+    category: str = Field("", description="classification category code")
+    grade: str = Field("", description="grade code, e.g. general_sensitive, important, core")
+    sensitivity: str = ""
+    source_type: str = Field("", description="SYS Art. 16 basic data type, e.g. household_registration")
+    source_agency: int | None = None
 
 
 class ItemOut(ItemIn):
-    pass
+    published_grade: str = ""
+
+    @staticmethod
+    def resolve_category(obj):
+        return obj.category.code if obj.category_id else ""
+
+    @staticmethod
+    def resolve_grade(obj):
+        return obj.grade.code if obj.grade_id else ""
+
+    @staticmethod
+    def resolve_published_grade(obj):
+        return obj.published_grade.code if obj.published_grade_id else ""
+
+    @staticmethod
+    def resolve_source_agency(obj):
+        return obj.source_agency_id
 
 
 class ResourceIn(Schema):
@@ -41,6 +62,7 @@ class ResourceIn(Schema):
     operation_status: str = Resource.OperationStatus.NONE
     operation_scenarios: str = ""
     legal_basis: str = ""
+    category: str = ""
     items: list[ItemIn] = []
 
 
@@ -60,6 +82,8 @@ class ResourcePatch(Schema):
     operation_status: str | None = None
     operation_scenarios: str | None = None
     legal_basis: str | None = None
+    category: str | None = None
+    change_reason: str | None = None
     items: list[ItemIn] | None = None
 
 
@@ -85,10 +109,25 @@ class ResourceOut(Schema):
     operation_status: str
     operation_scenarios: str
     legal_basis: str
+    category: str
+    grade: str
     status: str
     version: int
     published_version: int | None
+    mounted: bool
     items: list[ItemOut]
+
+    @staticmethod
+    def resolve_category(obj):
+        return obj.category.code if obj.category_id else ""
+
+    @staticmethod
+    def resolve_grade(obj):
+        return obj.grade.code if obj.grade_id else ""
+
+    @staticmethod
+    def resolve_mounted(obj):
+        return obj.mounted_at is not None
 
     @staticmethod
     def resolve_spatial_coverage(obj):
@@ -96,7 +135,7 @@ class ResourceOut(Schema):
 
     @staticmethod
     def resolve_items(obj):
-        return list(obj.items.all())
+        return list(obj.items.select_related("category", "grade", "published_grade"))
 
 
 class VersionOut(Schema):

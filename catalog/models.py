@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import BaseModel, Organisation, Region, User
+from grading.models import Category, Grade
 
 
 class IndustryCategory(models.TextChoices):
@@ -92,6 +93,15 @@ class Resource(BaseModel):
     operation_status = models.CharField(_("授权运营状态"), max_length=20, choices=OperationStatus.choices, default=OperationStatus.NONE)
     operation_scenarios = models.TextField(_("授权运营应用场景"), blank=True)
     legal_basis = models.TextField(_("法律法规依据"), blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("数据分类"))
+    grade = models.ForeignKey(
+        Grade, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("数据分级"),
+        help_text=_("在用分级：已发布版本中最敏感数据项的分级"),
+    )
+    change_reason = models.TextField(_("变更理由"), blank=True)
+    # C6 mounting: set by the warehouse when a snapshot of the data is published for this entry.
+    mounted_at = models.DateTimeField(_("挂载时间"), null=True, blank=True)
+    mount_ref = models.CharField(_("挂载数据"), max_length=100, blank=True)
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(_("当前版本"), default=0)
     published_version = models.PositiveIntegerField(_("已发布版本"), null=True, blank=True)
@@ -141,6 +151,16 @@ class DataItem(models.Model):
     description = models.CharField(_("说明"), max_length=300, blank=True)
     is_key = models.BooleanField(_("主键"), default=False)
     required = models.BooleanField(_("必填"), default=False)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("数据分类"))
+    grade = models.ForeignKey(Grade, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("数据分级"))
+    # The grade in force: the working grade becomes it when the entry is published (a re-grade is reviewed).
+    published_grade = models.ForeignKey(Grade, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("在用分级"))
+    sensitivity = models.CharField(_("敏感类型"), max_length=30, blank=True)
+    # C5 one datum, one source: the SYS Art. 16 data type this item is, and its source agency.
+    source_type = models.CharField(_("基础数据类型"), max_length=40, blank=True)
+    source_agency = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="sourced_items", verbose_name=_("数源部门")
+    )
 
     class Meta:
         ordering = ["position", "pk"]
@@ -164,3 +184,65 @@ class ResourceVersion(models.Model):
     class Meta:
         ordering = ["resource", "number"]
         constraints = [models.UniqueConstraint(fields=["resource", "number"], name="version_unique")]
+
+
+class SearchTerm(models.Model):
+    """The Chinese search index: character bigrams (and Latin words) of an entry, weighted by field."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="+")
+    term = models.CharField(max_length=40)
+    weight = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["term", "resource"], name="search_term_unique")]
+
+
+class ListEntry(BaseModel):
+    """An entry of a curated list (C4); the derived lists are computed from the catalog."""
+
+    class Kind(models.TextChoices):
+        DEMAND = "demand", _("共享需求清单")
+        RESPONSIBILITY = "responsibility", _("共享责任清单")
+        NEGATIVE = "negative", _("负面清单")
+        OPEN_RESPONSIBILITY = "open_responsibility", _("开放责任清单")
+        OPEN_PRIORITY = "open_priority", _("年度开放重点清单")
+
+    kind = models.CharField(_("清单"), max_length=30, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("责任单位"))
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="list_entries")
+    title = models.CharField(_("事项"), max_length=200)
+    note = models.TextField(_("说明"), blank=True)
+
+    class Meta:
+        ordering = ["kind", "year", "organisation__name", "title"]
+
+
+class Project(BaseModel):
+    """A budget-funded information-system project (C3, SYS Art. 14): files its catalog at approval and
+    updates it, with the data aggregated, before acceptance."""
+
+    class Funding(models.TextChoices):
+        BUDGET = "budget", _("财政性资金建设")
+        PURCHASE = "purchase", _("政府购买服务")
+
+    class Status(models.TextChoices):
+        APPROVED = "approved", _("已立项")
+        ACCEPTED = "accepted", _("已验收")
+
+    name = models.CharField(_("项目名称"), max_length=200)
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="projects", verbose_name=_("建设单位"))
+    funding = models.CharField(_("资金性质"), max_length=20, choices=Funding.choices, default=Funding.BUDGET)
+    approved_on = models.DateField(_("立项日期"))
+    accepted_on = models.DateField(_("验收日期"), null=True, blank=True)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.APPROVED)
+    resources = models.ManyToManyField(Resource, related_name="projects", verbose_name=_("涉及的数据资源"))
+
+    class Meta:
+        verbose_name = _("信息化项目")
+        verbose_name_plural = _("信息化项目")
+        ordering = ["-approved_on", "name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -11,18 +11,27 @@ from audit.services import record, service
 from core import permissions
 from core.actor import Actor
 from core.errors import Conflict, ValidationFailed
+from core import rulebook
+from core.models import Organisation
 from core.selectors import bureau_for, city_of, service_centre_for
+from grading.models import Category, Grade
+from grading.scheme import highest, sensitivity_types
 from workflow import services as workflow
 from workflow.models import Case
 
+from . import search
 from .models import DataItem, Resource, ResourceVersion
+from .signals import grades_changed
 
 EDITABLE_FIELDS = (
     "name", "summary", "data_format", "industry_category", "temporal_start", "temporal_end", "spatial_coverage",
     "update_frequency", "share_type", "share_conditions", "share_methods", "open_type", "open_conditions",
-    "operation_status", "operation_scenarios", "legal_basis",
+    "operation_status", "operation_scenarios", "legal_basis", "category", "change_reason",
 )
-ITEM_FIELDS = ("name", "column", "data_type", "length", "description", "is_key", "required")
+ITEM_FIELDS = (
+    "name", "column", "data_type", "length", "description", "is_key", "required", "category", "grade",
+    "sensitivity", "source_type", "source_agency",
+)
 
 # Fields a submitted entry must have (SYS Art. 12).
 MANDATORY_ON_SUBMIT = {
@@ -32,11 +41,47 @@ MANDATORY_ON_SUBMIT = {
     "industry_category": "行业分类",
     "update_frequency": "更新频率",
     "share_methods": "共享方式",
+    "category": "数据分类",
 }
 
 
-def _problems(fields: dict, items: list[dict], *, submitting: bool) -> dict[str, list[str]]:
+class _Lookups:
+    """The codes an entry may refer to, loaded once per validation."""
+
+    def __init__(self):
+        self.grades = {g.code: g for g in Grade.objects.all()}
+        self.categories = {c.code: c for c in Category.objects.all()}
+        self.sensitivities = set(sensitivity_types())
+        self.sources = rulebook.current().sources
+        self._orgs: dict[int, Organisation | None] = {}
+
+    def organisation(self, pk) -> Organisation | None:
+        if pk not in self._orgs:
+            self._orgs[pk] = Organisation.objects.filter(pk=pk).first()
+        return self._orgs[pk]
+
+
+def _check_source(item: dict, prefix: str, add, lookups: _Lookups) -> None:
+    """C5, SYS Art. 15–16: a basic data type has statutory source agencies; an item may not claim another."""
+    source_type, agency_id = item.get("source_type"), item.get("source_agency")
+    if not source_type:
+        if agency_id:
+            add(f"{prefix}.source_type", "指定数源部门时须选择基础数据类型")
+        return
+    designation = lookups.sources.get(source_type)
+    if designation is None:
+        add(f"{prefix}.source_type", "基础数据类型无效")
+        return
+    agency = lookups.organisation(agency_id) if agency_id else None
+    if agency_id and agency is None:
+        add(f"{prefix}.source_agency", "数源部门不存在")
+    elif agency is not None and agency.sector not in designation.sectors:
+        add(f"{prefix}.source_agency", f"“{designation.label}”的法定数源部门不是{agency.name}（{designation.article}）")
+
+
+def _problems(fields: dict, items: list[dict], *, submitting: bool, lookups: _Lookups | None = None) -> dict[str, list[str]]:
     """Field-level problems of an entry; with ``submitting`` also what SYS Art. 12 requires."""
+    lookups = lookups or _Lookups()
     errors: dict[str, list[str]] = {}
 
     def add(field, message):
@@ -71,6 +116,9 @@ def _problems(fields: dict, items: list[dict], *, submitting: bool) -> dict[str,
         add("operation_status", "授权运营状态无效")
     elif fields["operation_status"] != Resource.OperationStatus.NONE and not (fields.get("operation_scenarios") or "").strip():
         add("operation_scenarios", "纳入授权运营的数据须填写应用场景")
+    category = fields.get("category")
+    if category is not None and not isinstance(category, Category) and category not in lookups.categories:
+        add("category", "数据分类无效")
     start, end = fields.get("temporal_start"), fields.get("temporal_end")
     if start and end and end < start:
         add("temporal_end", "覆盖时间止不能早于起")
@@ -91,6 +139,15 @@ def _problems(fields: dict, items: list[dict], *, submitting: bool) -> dict[str,
             add(f"{prefix}.column", "字段名须为字母、数字或下划线，且不以数字开头")
         if item.get("data_type", "string") not in DataItem.DataType.values:
             add(f"{prefix}.data_type", "数据项格式无效")
+        if item.get("grade") and item["grade"] not in lookups.grades:
+            add(f"{prefix}.grade", "数据分级无效")
+        elif submitting and not item.get("grade"):
+            add(f"{prefix}.grade", "汇聚前须对每个数据项分级（SYS Art. 11）")
+        if item.get("category") and item["category"] not in lookups.categories:
+            add(f"{prefix}.category", "数据分类无效")
+        if item.get("sensitivity") and item["sensitivity"] not in lookups.sensitivities:
+            add(f"{prefix}.sensitivity", "敏感类型无效")
+        _check_source(item, prefix, add, lookups)
         if column in seen_columns:
             add(f"{prefix}.column", "字段名重复")
         if name and name in seen_names:
@@ -108,22 +165,32 @@ def _refuse_if(errors: dict[str, list[str]]) -> None:
 
 def _normalise(fields: dict) -> dict:
     clean = {k: fields.get(k) for k in EDITABLE_FIELDS if k in fields}
-    for key in ("name", "summary", "share_conditions", "open_conditions", "operation_scenarios", "legal_basis"):
-        if key in clean and clean[key] is not None:
-            clean[key] = str(clean[key]).strip()
+    for key in ("name", "summary", "share_conditions", "open_conditions", "operation_scenarios", "legal_basis", "change_reason"):
+        if key in clean:
+            clean[key] = str(clean[key] or "").strip()
     if "share_methods" in clean:
         clean["share_methods"] = sorted(set(clean["share_methods"] or []))
+    if isinstance(clean.get("category"), Category):
+        clean["category"] = clean["category"].code
     return clean
 
 
 def _current_fields(resource: Resource) -> dict:
-    return {k: getattr(resource, k) for k in EDITABLE_FIELDS}
+    fields = {k: getattr(resource, k) for k in EDITABLE_FIELDS}
+    fields["category"] = resource.category.code if resource.category_id else None
+    return fields
+
+
+def _code(value):
+    return getattr(value, "code", value) or ""
 
 
 def _item_dicts(items) -> list[dict]:
+    """Items as plain dicts (codes for category and grade, an id for the source agency)."""
     out = []
     for item in items:
         get = item.get if isinstance(item, dict) else (lambda k, d=None, _i=item: getattr(_i, k, d))
+        agency = get("source_agency")
         out.append({
             "name": (get("name") or "").strip(),
             "column": (get("column") or "").strip(),
@@ -132,13 +199,57 @@ def _item_dicts(items) -> list[dict]:
             "description": (get("description") or "").strip(),
             "is_key": bool(get("is_key", False)),
             "required": bool(get("required", False)),
+            "category": _code(get("category")),
+            "grade": _code(get("grade")),
+            "sensitivity": get("sensitivity") or "",
+            "source_type": get("source_type") or "",
+            "source_agency": getattr(agency, "pk", agency) or None,
         })
     return out
 
 
-def _write_items(resource: Resource, items: list[dict]) -> None:
-    resource.items.all().delete()
-    DataItem.objects.bulk_create([DataItem(resource=resource, position=i, **item) for i, item in enumerate(items)])
+def _resolve_sources(provider: Organisation, items: list[dict], lookups: _Lookups) -> None:
+    """An item of a basic data type without a named source agency gets its statutory one (nearest region)."""
+    for item in items:
+        if item["source_type"] and not item["source_agency"]:
+            designation = lookups.sources.get(item["source_type"])
+            if designation:
+                agency = source_agency_for(provider.region, designation.sectors)
+                item["source_agency"] = agency.pk if agency else None
+
+
+def source_agency_for(region, sectors) -> Organisation | None:
+    chain = region.ancestors_and_self()
+    candidates = Organisation.objects.filter(kind=Organisation.Kind.AGENCY, sector__in=sectors, region__in=chain, is_active=True)
+    by_region = {}
+    for org in candidates.order_by("pk"):
+        by_region.setdefault(org.region_id, org)
+    return next((by_region[r.pk] for r in reversed(chain) if r.pk in by_region), None)
+
+
+def _write_items(resource: Resource, items: list[dict], lookups: _Lookups) -> None:
+    """Items are kept by column, so grants and suggestions that point at an item survive an edit."""
+    existing = {i.column: i for i in resource.items.all()}
+    keep = set()
+    for position, data in enumerate(items):
+        item = existing.get(data["column"]) or DataItem(resource=resource, column=data["column"])
+        for key in ("name", "data_type", "length", "description", "is_key", "required", "sensitivity", "source_type"):
+            setattr(item, key, data[key])
+        item.position = position
+        item.category = lookups.categories.get(data["category"])
+        item.grade = lookups.grades.get(data["grade"])
+        item.source_agency_id = data["source_agency"]
+        item.save()
+        keep.add(item.column)
+    resource.items.exclude(column__in=keep).delete()
+
+
+def _apply_fields(resource: Resource, fields: dict, lookups: _Lookups) -> None:
+    for key, value in fields.items():
+        if key == "category":
+            resource.category = lookups.categories.get(value) if value else None
+        else:
+            setattr(resource, key, value)
 
 
 def _next_code(provider) -> str:
@@ -157,12 +268,26 @@ def draft_resource(actor: Actor, *, fields: dict, items: list[dict]) -> Resource
     fields.setdefault("operation_status", Resource.OperationStatus.NONE)
     fields.setdefault("spatial_coverage", actor.organisation.region)
     items = _item_dicts(items)
-    _refuse_if(_problems(fields, items, submitting=False))
-    resource = Resource(provider=actor.organisation, code=_next_code(actor.organisation), **fields)
+    lookups = _Lookups()
+    _refuse_if(_problems(fields, items, submitting=False, lookups=lookups))
+    _resolve_sources(actor.organisation, items, lookups)
+    resource = Resource(provider=actor.organisation, code=_next_code(actor.organisation))
+    _apply_fields(resource, fields, lookups)
     resource.save()
-    _write_items(resource, items)
+    _write_items(resource, items, lookups)
+    search.index(resource)
     record(actor, "catalog.draft_resource", resource, after={"name": resource.name, "items": len(items)})
     return resource
+
+
+def regraded_items(resource: Resource, items: list[dict]) -> list[dict]:
+    """Items whose grade differs from the grade in force (only for a published entry)."""
+    in_force = {i.column: _code(i.published_grade) for i in resource.items.select_related("published_grade")}
+    return [
+        {"column": i["column"], "before": in_force[i["column"]], "after": i["grade"]}
+        for i in items
+        if i["column"] in in_force and in_force[i["column"]] != i["grade"]
+    ]
 
 
 @service
@@ -175,13 +300,19 @@ def update_draft(actor: Actor, resource: Resource, *, fields: dict, items: list[
     before = _current_fields(resource)
     merged = {**before, **_normalise(fields)}
     items = _item_dicts(items) if items is not None else _item_dicts(resource.items.all())
-    _refuse_if(_problems(merged, items, submitting=False))
-    for key, value in merged.items():
-        setattr(resource, key, value)
+    lookups = _Lookups()
+    errors = _problems(merged, items, submitting=False, lookups=lookups)
+    # G1: re-grading a published entry is a reviewed change that states its reason.
+    if resource.published_version and regraded_items(resource, items) and not merged.get("change_reason"):
+        errors.setdefault("change_reason", []).append("调整已发布数据项的分级须说明理由")
+    _refuse_if(errors)
+    _resolve_sources(resource.provider, items, lookups)
+    _apply_fields(resource, merged, lookups)
     if resource.status == Resource.Status.PUBLISHED:
-        resource.status = Resource.Status.DRAFT  # an update of a published entry; the published version stays visible
+        resource.status = Resource.Status.DRAFT  # an update of a published entry; the published version stays in force
     resource.save()
-    _write_items(resource, items)
+    _write_items(resource, items, lookups)
+    search.index(resource)
     changed = {k: str(merged[k]) for k in merged if merged[k] != before[k]}
     record(actor, "catalog.update_draft", resource, after=changed)
     return resource
@@ -256,23 +387,41 @@ def mark_withdrawn(actor: Actor, case: Case) -> None:
 
 
 def publish_version(actor: Actor, case: Case) -> None:
+    """The reviewed version is in force: its grades protect the data from now on."""
     resource = Resource.objects.select_for_update().get(pk=case.subject_id)
     now = timezone.now()
     version = resource.versions.get(number=resource.version)
     version.published_at = now
     version.save(update_fields=["published_at"])
+    items = list(resource.items.select_related("grade", "published_grade"))
+    changes = [
+        {"column": i.column, "before": _code(i.published_grade), "after": _code(i.grade)}
+        for i in items
+        if i.published_grade_id != i.grade_id and resource.published_version
+    ]
+    for item in items:
+        if item.published_grade_id != item.grade_id:
+            item.published_grade_id = item.grade_id
+            item.save(update_fields=["published_grade"])
+    resource.grade = highest(i.grade for i in items)
     resource.status = Resource.Status.PUBLISHED
     resource.published_version = version.number
     resource.published_at = now
-    resource.save(update_fields=["status", "published_version", "published_at", "updated_at"])
-    record(actor, "catalog.publish_version", resource, after={"version": version.number})
+    resource.change_reason = ""
+    resource.save(update_fields=["status", "published_version", "published_at", "grade", "change_reason", "updated_at"])
+    record(actor, "catalog.publish_version", resource, after={"version": version.number, "grade": _code(resource.grade)},
+           detail={"regraded": changes} if changes else None)
+    if changes:
+        grades_changed.send(sender=Resource, resource=resource, changes=changes, actor=actor)
 
 
 def version_data(resource: Resource, items: list[dict]) -> dict:
     data = {}
     for key in EDITABLE_FIELDS:
         value = getattr(resource, key)
-        if isinstance(value, models.Model):
+        if isinstance(value, Category):
+            value = value.code
+        elif isinstance(value, models.Model):
             value = {"id": value.pk, "code": getattr(value, "code", ""), "name": str(value)}
         elif isinstance(value, dt.date):
             value = value.isoformat()
@@ -280,3 +429,8 @@ def version_data(resource: Resource, items: list[dict]) -> dict:
     data["provider"] = {"id": resource.provider_id, "name": resource.provider_name, "code": resource.provider_code}
     data["items"] = items
     return data
+
+
+def duplicate_collection(resource: Resource) -> list[DataItem]:
+    """C5, SYS Art. 15 and 73(7): items this provider collects though another body is their statutory source."""
+    return [i for i in resource.items.select_related("source_agency") if i.source_agency_id and i.source_agency_id != resource.provider_id]

@@ -44,10 +44,9 @@ def detail(request, resource_id: int):
 
 
 def _items_initial(resource):
-    return [
-        {f: getattr(i, f) for f in ("name", "column", "data_type", "description", "is_key", "required")}
-        for i in resource.items.all()
-    ]
+    fields = ("name", "column", "data_type", "description", "is_key", "required", "category", "grade",
+              "sensitivity", "source_type", "source_agency")
+    return [{f: getattr(i, f) for f in fields} for i in resource.items.select_related("category", "grade", "source_agency")]
 
 
 @login_required

@@ -105,69 +105,87 @@ _LEGAL = {
 _STRING, _DATE, _DEC, _INT = "string", "date", "decimal", "integer"
 
 
-def _items(*rows):
-    return [
-        {"name": name, "column": column, "data_type": dtype, "is_key": key, "required": key or req}
-        for name, column, dtype, key, req in rows
-    ]
+# Sensitive item columns and what they are (G4); other items take the entry's default grade.
+_SENSITIVE = {
+    "citizen_id": "citizen_id", "male_citizen_id": "citizen_id", "female_citizen_id": "citizen_id",
+    "mother_citizen_id": "citizen_id", "father_citizen_id": "citizen_id", "owner_id": "citizen_id",
+    "name": "name", "male_name": "name", "female_name": "name", "child_name": "name", "owner_name": "name",
+    "legal_representative": "name", "address": "address", "location": "address",
+}
+
+
+def _items(*rows, grade="general_internal", category="G1", source_type="", overrides=None):
+    from grading.scheme import sensitivity_types
+
+    types = sensitivity_types()
+    items = []
+    for name, column, dtype, key, req in rows:
+        sensitivity = _SENSITIVE.get(column, "")
+        item_grade = (overrides or {}).get(column) or (types[sensitivity].grade if sensitivity else grade)
+        items.append({
+            "name": name, "column": column, "data_type": dtype, "is_key": key, "required": key or req,
+            "grade": item_grade, "category": types[sensitivity].category if sensitivity else category,
+            "sensitivity": sensitivity, "source_type": source_type,
+        })
+    return items
 
 
 # The statutory resources of SYS Art. 16 and a few open ones: (sector, fields, items)
 RESOURCES = [
     ("public_security", {
-        "name": "户籍人口基本信息", "summary": "本市户籍人口的身份、户籍地址和户别信息，人口基础库的权威来源（户籍登记）。",
+        "category": "P1", "name": "户籍人口基本信息", "summary": "本市户籍人口的身份、户籍地址和户别信息，人口基础库的权威来源（户籍登记）。",
         "data_format": "table", "industry_category": "S", "update_frequency": "daily",
         "share_type": "conditional", "share_conditions": "仅限依法履职需要，按最小必要原则申请数据项", "share_methods": ["api", "db_sync"],
         "open_type": "not_open", "temporal_start": dt.date(1990, 1, 1),
     }, _items(("公民身份号码", "citizen_id", _STRING, True, True), ("姓名", "name", _STRING, False, True),
               ("性别", "gender", _STRING, False, True), ("出生日期", "birth_date", _DATE, False, True),
               ("民族", "ethnicity", _STRING, False, False), ("户籍地址", "address", _STRING, False, True),
-              ("户号", "household_no", _STRING, False, True), ("户籍地区划代码", "region_code", _STRING, False, True))),
+              ("户号", "household_no", _STRING, False, True), ("户籍地区划代码", "region_code", _STRING, False, True), grade="general_sensitive", category="P1", source_type="household_registration", overrides={"citizen_id": "important"})),
     ("civil_affairs", {
-        "name": "婚姻登记信息", "summary": "结婚、离婚登记及补领婚姻登记证信息（婚姻登记）。",
+        "category": "P5", "name": "婚姻登记信息", "summary": "结婚、离婚登记及补领婚姻登记证信息（婚姻登记）。",
         "data_format": "table", "industry_category": "S", "update_frequency": "daily",
         "share_type": "conditional", "share_conditions": "用于婚姻状况核验等法定职责", "share_methods": ["api"],
         "open_type": "not_open", "temporal_start": dt.date(2003, 10, 1),
     }, _items(("登记证字号", "record_no", _STRING, True, True), ("登记类别", "kind", _STRING, False, True),
               ("男方公民身份号码", "male_citizen_id", _STRING, False, True), ("男方姓名", "male_name", _STRING, False, True),
               ("女方公民身份号码", "female_citizen_id", _STRING, False, True), ("女方姓名", "female_name", _STRING, False, True),
-              ("登记日期", "registered_on", _DATE, False, True), ("登记机关", "office", _STRING, False, True))),
+              ("登记日期", "registered_on", _DATE, False, True), ("登记机关", "office", _STRING, False, True), grade="general_sensitive", category="P5", source_type="marriage")),
     ("health", {
-        "name": "出生医学证明信息", "summary": "新生儿出生医学证明签发信息（出生登记）。",
+        "category": "P4", "name": "出生医学证明信息", "summary": "新生儿出生医学证明签发信息（出生登记）。",
         "data_format": "table", "industry_category": "Q", "update_frequency": "daily",
         "share_type": "conditional", "share_conditions": "用于户口登记、社保参保等出生一件事联办", "share_methods": ["api"],
         "open_type": "not_open", "temporal_start": dt.date(2015, 1, 1),
     }, _items(("出生医学证明编号", "certificate_no", _STRING, True, True), ("新生儿姓名", "child_name", _STRING, False, True),
               ("性别", "gender", _STRING, False, True), ("出生日期", "birth_date", _DATE, False, True),
               ("母亲公民身份号码", "mother_citizen_id", _STRING, False, True), ("父亲公民身份号码", "father_citizen_id", _STRING, False, False),
-              ("接生机构", "hospital", _STRING, False, True))),
+              ("接生机构", "hospital", _STRING, False, True), grade="general_sensitive", category="P4", source_type="birth")),
     ("health", {
-        "name": "居民死亡医学证明信息", "summary": "居民死亡医学证明（推断）书签发信息（死亡登记）。",
+        "category": "P4", "name": "居民死亡医学证明信息", "summary": "居民死亡医学证明（推断）书签发信息（死亡登记）。",
         "data_format": "table", "industry_category": "Q", "update_frequency": "daily",
         "share_type": "conditional", "share_conditions": "用于户籍注销、社保停发、殡葬管理等法定职责", "share_methods": ["api"],
         "open_type": "not_open", "temporal_start": dt.date(2015, 1, 1),
     }, _items(("公民身份号码", "citizen_id", _STRING, True, True), ("姓名", "name", _STRING, False, True),
-              ("死亡日期", "death_date", _DATE, False, True), ("死亡地点类别", "place", _STRING, False, True))),
+              ("死亡日期", "death_date", _DATE, False, True), ("死亡地点类别", "place", _STRING, False, True), grade="general_sensitive", category="P4", source_type="death")),
     ("human_resources", {
-        "name": "社会保险参保信息", "summary": "城镇职工基本养老、失业、工伤保险参保及缴费状态（社保）。",
+        "category": "P6", "name": "社会保险参保信息", "summary": "城镇职工基本养老、失业、工伤保险参保及缴费状态（社保）。",
         "data_format": "table", "industry_category": "S", "update_frequency": "daily",
         "share_type": "conditional", "share_conditions": "用于社保资格认定、待遇核验等法定职责", "share_methods": ["api", "file"],
         "open_type": "not_open", "temporal_start": dt.date(2000, 1, 1),
     }, _items(("公民身份号码", "citizen_id", _STRING, True, True), ("姓名", "name", _STRING, False, True),
               ("险种", "insurance_type", _STRING, True, True), ("参保单位统一社会信用代码", "employer_uscc", _STRING, False, False),
               ("参保状态", "status", _STRING, False, True), ("参保日期", "start_date", _DATE, False, True),
-              ("缴费基数", "contribution_base", _DEC, False, False))),
+              ("缴费基数", "contribution_base", _DEC, False, False), grade="general_sensitive", category="P6", source_type="social_insurance")),
     ("natural_resources", {
-        "name": "不动产登记信息", "summary": "房屋、土地等不动产权利登记信息（不动产）。",
+        "category": "N1", "name": "不动产登记信息", "summary": "房屋、土地等不动产权利登记信息（不动产）。",
         "data_format": "table", "industry_category": "K", "update_frequency": "daily",
         "share_type": "conditional", "share_conditions": "用于不动产权属核验、税费征管等法定职责", "share_methods": ["api"],
         "open_type": "not_open", "temporal_start": dt.date(2016, 1, 1),
     }, _items(("不动产权证书号", "certificate_no", _STRING, True, True), ("权利人证件号码", "owner_id", _STRING, False, True),
               ("权利人名称", "owner_name", _STRING, False, True), ("坐落", "location", _STRING, False, True),
               ("面积（平方米）", "area", _DEC, False, True), ("用途", "use", _STRING, False, True),
-              ("登记日期", "registered_on", _DATE, False, True))),
+              ("登记日期", "registered_on", _DATE, False, True), grade="general_sensitive", category="N1", source_type="real_estate")),
     ("market_regulation", {
-        "name": "市场主体登记信息", "summary": "企业、个体工商户、农民专业合作社登记信息（市场主体），法人库的权威来源。",
+        "category": "O1", "name": "市场主体登记信息", "summary": "企业、个体工商户、农民专业合作社登记信息（市场主体），法人库的权威来源。",
         "data_format": "table", "industry_category": "S", "update_frequency": "daily",
         "share_type": "unconditional", "share_methods": ["api", "file", "db_sync"],
         "open_type": "conditional", "open_conditions": "向社会开放名称、统一社会信用代码、类型、成立日期、住所和登记状态",
@@ -175,20 +193,20 @@ RESOURCES = [
     }, _items(("统一社会信用代码", "uscc", _STRING, True, True), ("名称", "name", _STRING, False, True),
               ("主体类型", "entity_type", _STRING, False, True), ("法定代表人", "legal_representative", _STRING, False, True),
               ("注册资本（万元）", "registered_capital", _DEC, False, False), ("成立日期", "established_on", _DATE, False, True),
-              ("住所", "address", _STRING, False, True), ("登记状态", "status", _STRING, False, True))),
+              ("住所", "address", _STRING, False, True), ("登记状态", "status", _STRING, False, True), grade="general_public", category="O1", source_type="market_entity", overrides={"legal_representative": "general_public", "address": "general_public"})),
     ("public_transport", {
-        "name": "公交线路与站点信息", "summary": "市区公交线路、站点位置和首末班时间。",
+        "category": "G2", "name": "公交线路与站点信息", "summary": "市区公交线路、站点位置和首末班时间。",
         "data_format": "table", "industry_category": "G", "update_frequency": "monthly",
         "share_type": "unconditional", "share_methods": ["api", "file"], "open_type": "unconditional",
     }, _items(("线路编号", "line_no", _STRING, True, True), ("线路名称", "line_name", _STRING, False, True),
               ("站点名称", "stop_name", _STRING, True, True), ("站序", "stop_seq", _INT, False, True),
-              ("首班时间", "first_bus", _STRING, False, False), ("末班时间", "last_bus", _STRING, False, False))),
+              ("首班时间", "first_bus", _STRING, False, False), ("末班时间", "last_bus", _STRING, False, False), grade="general_public", category="G2")),
     ("environment", {
-        "name": "空气质量监测小时数据", "summary": "全市国控、省控空气质量监测站点的小时浓度与空气质量指数。",
+        "category": "N2", "name": "空气质量监测小时数据", "summary": "全市国控、省控空气质量监测站点的小时浓度与空气质量指数。",
         "data_format": "table", "industry_category": "N", "update_frequency": "realtime",
         "share_type": "unconditional", "share_methods": ["api"], "open_type": "unconditional",
     }, _items(("站点编码", "station_code", _STRING, True, True), ("监测时间", "observed_at", "datetime", True, True),
-              ("PM2.5", "pm25", _DEC, False, False), ("PM10", "pm10", _DEC, False, False), ("AQI", "aqi", _INT, False, True))),
+              ("PM2.5", "pm25", _DEC, False, False), ("PM10", "pm10", _DEC, False, False), ("AQI", "aqi", _INT, False, True), grade="general_public", category="N2")),
 ]
 
 

@@ -52,6 +52,7 @@ class Rulebook:
     rules: dict[str, Rule]
     sources: dict[str, SourceDesignation]
     sources_article: str
+    grading: dict  # the default classification and grading scheme (seeded into the database)
 
     def rule(self, key: str) -> Rule:
         try:
@@ -85,7 +86,7 @@ def _load(path: Path) -> Rulebook:
         key: SourceDesignation(key, spec["label"], spec.get("article", src.get("article", "")), tuple(spec["sectors"]))
         for key, spec in (src.get("designations") or {}).items()
     }
-    return Rulebook(data["name"], data.get("title", data["name"]), rules, sources, src.get("article", ""))
+    return Rulebook(data["name"], data.get("title", data["name"]), rules, sources, src.get("article", ""), data.get("grading") or {})
 
 
 def _path(name: str) -> Path:

@@ -16,6 +16,7 @@ def entry_fields(**overrides):
         "open_type": "not_open",
         "legal_basis": "《居住证暂行条例》",
         "temporal_start": dt.date(2016, 1, 1),
+        "category": "P7",
     }
     fields.update(overrides)
     return fields
@@ -23,7 +24,10 @@ def entry_fields(**overrides):
 
 def entry_items():
     return [
-        {"name": "公民身份号码", "column": "citizen_id", "data_type": "string", "is_key": True, "required": True},
-        {"name": "姓名", "column": "name", "data_type": "string", "required": True},
-        {"name": "居住地址", "column": "address", "data_type": "string"},
+        {"name": "公民身份号码", "column": "citizen_id", "data_type": "string", "is_key": True, "required": True,
+         "category": "P1", "grade": "general_sensitive", "sensitivity": "citizen_id"},
+        {"name": "姓名", "column": "name", "data_type": "string", "required": True,
+         "category": "P1", "grade": "general_sensitive", "sensitivity": "name"},
+        {"name": "居住地址", "column": "address", "data_type": "string",
+         "category": "P7", "grade": "general_internal"},
     ]

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "core",
     "audit",
     "workflow",
+    "grading",
     "catalog",
 ]
 

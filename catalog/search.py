@@ -1,0 +1,78 @@
+"""Chinese full-text search (C7) that runs the same on SQLite and PostgreSQL.
+
+Chinese has no spaces, so an entry is indexed by the character bigrams of its name, item names and
+summary (single characters too, for one-character queries), and Latin text by lower-cased words —
+the CJK-bigram approach of Lucene's CJKAnalyzer. A query matches an entry that holds all its terms;
+entries are ranked by the summed field weights (name above item names above summary).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from django.db.models import Count, QuerySet, Sum
+
+from .models import Resource, SearchTerm
+
+WEIGHTS = {"name": 100, "code": 60, "item": 30, "provider": 20, "summary": 10}
+_RUNS = re.compile(r"[\u3400-\u9fff]+|[A-Za-z0-9]+")
+MAX_TERMS = 12
+
+
+def terms(text: str, *, with_unigrams: bool = True) -> set[str]:
+    found: set[str] = set()
+    for run in _RUNS.findall(text or ""):
+        if run.isascii():
+            found.add(run.lower()[:40])
+            continue
+        if with_unigrams or len(run) == 1:
+            found.update(run)
+        found.update(run[i : i + 2] for i in range(len(run) - 1))
+    return found
+
+
+def query_terms(text: str) -> list[str]:
+    """Bigrams of each Chinese run (a lone character stays itself), and Latin words."""
+    found: list[str] = []
+    for run in _RUNS.findall(text or ""):
+        if run.isascii():
+            found.append(run.lower()[:40])
+        elif len(run) == 1:
+            found.append(run)
+        else:
+            found.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return list(dict.fromkeys(found))[:MAX_TERMS]
+
+
+def index(resource: Resource) -> None:
+    """(Re)build the index rows of one entry. Called by the services that change it."""
+    weights: dict[str, int] = defaultdict(int)
+    fields = [
+        ("name", resource.name),
+        ("code", resource.code),
+        ("provider", resource.provider.name),
+        ("summary", resource.summary),
+    ] + [("item", item.name) for item in resource.items.all()]
+    for field, text in fields:
+        for term in terms(text):
+            weights[term] = max(weights[term], WEIGHTS[field]) + (1 if field == "item" else 0)
+    SearchTerm.objects.filter(resource=resource).delete()
+    SearchTerm.objects.bulk_create([SearchTerm(resource=resource, term=t, weight=w) for t, w in weights.items()], batch_size=1000)
+
+
+def rank(qs: QuerySet, text: str) -> list[Resource]:
+    """Entries of ``qs`` holding every term of ``text``, best first."""
+    wanted = query_terms(text)
+    if not wanted:
+        return list(qs)
+    scores = (
+        SearchTerm.objects.filter(term__in=wanted, resource__in=qs.values("pk"))
+        .values("resource")
+        .annotate(hits=Count("term"), score=Sum("weight"))
+        .filter(hits=len(wanted))
+        .order_by("-score", "resource")
+    )
+    ranked = list(scores[:500])
+    by_id = qs.in_bulk([row["resource"] for row in ranked])
+    return [by_id[row["resource"]] for row in ranked if row["resource"] in by_id]

@@ -1,0 +1,51 @@
+"""The classification and grading scheme: seeded from the rulebook, then the bureau's to edit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from core import rulebook
+
+from .models import Category, Grade
+
+
+@dataclass(frozen=True)
+class SensitivityType:
+    key: str
+    label: str
+    category: str
+    grade: str
+    mask: str
+
+
+def sensitivity_types() -> dict[str, SensitivityType]:
+    spec = rulebook.current().grading.get("sensitivity") or {}
+    return {key: SensitivityType(key, v["label"], v["category"], v["grade"], v["mask"]) for key, v in spec.items()}
+
+
+@transaction.atomic
+def seed(grade_model=Grade, category_model=Category) -> tuple[int, int]:
+    """Create the rulebook's grades and categories that are missing; existing rows are left as edited."""
+    spec = rulebook.current().grading
+    grades = 0
+    for g in spec.get("grades", []):
+        _, created = grade_model.objects.get_or_create(code=g["code"], defaults={k: v for k, v in g.items() if k != "code"})
+        grades += created
+    categories = 0
+    for c in spec.get("categories", []):
+        parent = category_model.objects.get(code=c["parent"]) if c.get("parent") else None
+        _, created = category_model.objects.get_or_create(code=c["code"], defaults={"name": c["name"], "parent": parent})
+        categories += created
+    return grades, categories
+
+
+def grade(code: str) -> Grade:
+    return Grade.objects.get(code=code)
+
+
+def highest(grades) -> Grade | None:
+    """The most sensitive of some grades: a resource is as sensitive as its most sensitive item."""
+    present = [g for g in grades if g is not None]
+    return max(present, key=lambda g: g.level) if present else None
