@@ -1,12 +1,13 @@
 import datetime as dt
 
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from core.errors import NotFound
 from workflow.api import CaseOut
 
-from . import selectors, services
-from .models import Resource
+from . import diff, selectors, services
+from .models import GradeSuggestion, ListEntry, Resource
 
 router = Router(tags=["catalog"])
 
@@ -145,9 +146,20 @@ class VersionOut(Schema):
     data: dict
 
 
+class CatalogFilters(Schema):
+    q: str = Field("", description="Chinese full-text search over names, item names and summaries")
+    provider: int | None = None
+    category: str = ""
+    grade: str = ""
+    share_type: str = ""
+    open_type: str = ""
+    region: str = Field("", description="region code; the region and everything below it")
+    status: str = ""
+
+
 @router.get("/resources", response=list[ResourceOut])
-def list_resources(request, q: str = "", status: str = "", provider: int | None = None):
-    return selectors.catalog_list(request.actor, q=q, status=status, provider=provider).prefetch_related("items")[:500]
+def list_resources(request, filters: Query[CatalogFilters]):
+    return list(selectors.catalog_list(request.actor, **filters.dict()))[:500]
 
 
 @router.post("/resources", response={201: ResourceOut})
@@ -179,3 +191,114 @@ def submit_resource(request, resource_id: int):
 @router.get("/resources/{resource_id}/versions", response=list[VersionOut])
 def list_versions(request, resource_id: int):
     return selectors.access_resource(request.actor, resource_id).versions.order_by("number")
+
+
+class ChangeOut(Schema):
+    field: str
+    label: str
+    old: str | int | float | bool | None
+    new: str | int | float | bool | None
+
+
+class ItemChangeOut(Schema):
+    column: str
+    name: str
+    kind: str
+    changes: list[ChangeOut]
+
+
+class CompareOut(Schema):
+    a: int
+    b: int
+    fields: list[ChangeOut]
+    items: list[ItemChangeOut]
+
+
+@router.get("/resources/{resource_id}/compare", response=CompareOut)
+def compare_versions(request, resource_id: int, a: int, b: int):
+    """Two versions side by side (C2)."""
+    resource = selectors.access_resource(request.actor, resource_id)
+    versions = {v.number: v for v in resource.versions.filter(number__in=[a, b])}
+    if a not in versions or b not in versions:
+        raise NotFound("没有这个版本", field="a" if a not in versions else "b")
+    fields, items = diff.compare(versions[a].data, versions[b].data)
+    return {"a": a, "b": b, "fields": fields, "items": items}
+
+
+class SampleIn(Schema):
+    columns: list[str]
+    rows: list[list[str | int | float | None]] = Field(max_length=100_000)
+
+
+class SuggestionOut(Schema):
+    id: int
+    column: str
+    sensitivity: str
+    share: float
+    matched: int
+    non_empty: int
+    category: str
+    grade: str
+    status: str
+
+    @staticmethod
+    def resolve_category(obj):
+        return obj.category.code
+
+    @staticmethod
+    def resolve_grade(obj):
+        return obj.grade.code
+
+
+@router.post("/resources/{resource_id}/suggestions", response={201: list[SuggestionOut]})
+def suggest_grades(request, resource_id: int, payload: SampleIn):
+    """G4: scan a sample of rows; one suggestion per sensitive column."""
+    resource = selectors.access_resource(request.actor, resource_id)
+    return Status(201, services.suggest_grades(request.actor, resource, columns=payload.columns, rows=payload.rows))
+
+
+class DecisionIn(Schema):
+    accept: bool
+
+
+@router.post("/suggestions/{suggestion_id}/decision", response=SuggestionOut)
+def decide_suggestion(request, suggestion_id: int, payload: DecisionIn):
+    suggestion = GradeSuggestion.objects.filter(pk=suggestion_id).first()
+    if suggestion is None:
+        raise NotFound("建议不存在", field="suggestion")
+    selectors.access_resource(request.actor, suggestion.resource_id)
+    return services.decide_suggestion(request.actor, suggestion, accept=payload.accept)
+
+
+class ListOut(Schema):
+    kind: str
+    year: int | None
+    columns: list[str]
+    rows: list[list[str | int | None]]
+
+
+@router.get("/lists/{kind}", response=ListOut)
+def get_list(request, kind: str, year: int | None = None):
+    """C4: demand, responsibility, negative, open responsibility, annual open priority."""
+    if kind not in ListEntry.Kind.values:
+        raise NotFound("没有这个清单", field="kind")
+    return {"kind": kind, "year": year, "columns": selectors.LIST_COLUMNS, "rows": selectors.list_rows(request.actor, kind, year)}
+
+
+class ImportantOut(Schema):
+    region: str
+    provider: str
+    resource: str
+    code: str
+    item: str
+    grade: str
+
+
+@router.get("/important-data", response=list[ImportantOut])
+def important_data(request, region: str = ""):
+    """G3: the important-data catalog."""
+    return [
+        {"region": i.resource.provider.region.name, "provider": i.resource.provider.name, "resource": i.resource.name,
+         "code": i.resource.code, "item": i.name, "grade": i.published_grade.code}
+        for i in selectors.important_data(request.actor, region=region)
+    ]

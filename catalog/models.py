@@ -246,3 +246,33 @@ class Project(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class GradeSuggestion(BaseModel):
+    """A sensitive-data discovery result (G4) for one column, for the data officer to confirm or reject."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待确认")
+        CONFIRMED = "confirmed", _("已确认")
+        REJECTED = "rejected", _("已驳回")
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="suggestions")
+    column = models.CharField(_("列"), max_length=100)
+    sensitivity = models.CharField(_("敏感类型"), max_length=30)
+    share = models.FloatField(_("命中比例"))
+    matched = models.PositiveIntegerField()
+    non_empty = models.PositiveIntegerField()
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["resource", "column"]
+
+    def get_sensitivity_label(self) -> str:
+        from grading.scheme import sensitivity_types
+
+        found = sensitivity_types().get(self.sensitivity)
+        return found.label if found else self.sensitivity

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
 
+import yaml
 from django.db.models import Count, QuerySet, Sum
 
 from .models import Resource, SearchTerm
@@ -61,18 +64,42 @@ def index(resource: Resource) -> None:
     SearchTerm.objects.bulk_create([SearchTerm(resource=resource, term=t, weight=w) for t, w in weights.items()], batch_size=1000)
 
 
-def rank(qs: QuerySet, text: str) -> list[Resource]:
-    """Entries of ``qs`` holding every term of ``text``, best first."""
-    wanted = query_terms(text)
-    if not wanted:
-        return list(qs)
-    scores = (
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, list[str]]:
+    return yaml.safe_load((Path(__file__).parent / "synonyms.yaml").read_text(encoding="utf-8")) or {}
+
+
+def variants(text: str) -> list[str]:
+    """The query as typed, and with each known abbreviation spelled out (社保 → 社会保险)."""
+    found = [text]
+    for short, longs in synonyms().items():
+        if short in text:
+            found.extend(text.replace(short, long) for long in longs)
+    return found
+
+
+def _scores(qs: QuerySet, wanted: list[str]) -> dict[int, int]:
+    rows = (
         SearchTerm.objects.filter(term__in=wanted, resource__in=qs.values("pk"))
         .values("resource")
         .annotate(hits=Count("term"), score=Sum("weight"))
         .filter(hits=len(wanted))
-        .order_by("-score", "resource")
+        .values_list("resource", "score")
     )
-    ranked = list(scores[:500])
-    by_id = qs.in_bulk([row["resource"] for row in ranked])
-    return [by_id[row["resource"]] for row in ranked if row["resource"] in by_id]
+    return dict(rows)
+
+
+def rank(qs: QuerySet, text: str, limit: int = 500) -> list[Resource]:
+    """Entries of ``qs`` holding every term of ``text`` (or of a spelled-out variant), best first."""
+    best: dict[int, int] = {}
+    for variant in variants(text):
+        wanted = query_terms(variant)
+        if not wanted:
+            continue
+        for pk, score in _scores(qs, wanted).items():
+            best[pk] = max(score, best.get(pk, 0))
+    if not any(query_terms(v) for v in variants(text)):
+        return list(qs[:limit])
+    order = sorted(best, key=lambda pk: (-best[pk], pk))[:limit]
+    by_id = qs.in_bulk(order)
+    return [by_id[pk] for pk in order if pk in by_id]

@@ -1,19 +1,22 @@
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from core import permissions
 from core.actor import Actor
 from core.errors import NotFound
 
-from .models import Resource
+from . import search
+from .models import DataItem, Resource
+
+FILTERS = ("provider", "category", "grade", "share_type", "open_type", "region", "status")
 
 
-def restrict(actor: Actor, qs: QuerySet | None = None) -> QuerySet:
+def restrict(actor: Actor | None, qs: QuerySet | None = None) -> QuerySet:
     """Entries the actor may see: published ones; its own drafts; its region's drafts for reviewers."""
-    qs = (Resource.objects.all() if qs is None else qs).select_related("provider", "spatial_coverage")
+    qs = (Resource.objects.all() if qs is None else qs).select_related("provider", "spatial_coverage", "category", "grade")
     if actor is None:
-        return qs.filter(published_version__isnull=False)
+        return qs.filter(published_version__isnull=False, open_type__in=[Resource.OpenType.UNCONDITIONAL, Resource.OpenType.CONDITIONAL])
     if actor.is_system:
         return qs
     visible = Q(published_version__isnull=False) | Q(provider=actor.organisation)
@@ -22,19 +25,118 @@ def restrict(actor: Actor, qs: QuerySet | None = None) -> QuerySet:
     return qs.filter(visible)
 
 
-def access_resource(actor: Actor, resource_id: int) -> Resource:
+def access_resource(actor: Actor | None, resource_id: int) -> Resource:
     resource = restrict(actor).filter(pk=resource_id).first()
     if resource is None:
         raise NotFound("数据资源不存在或无权查看", field="resource")
     return resource
 
 
-def catalog_list(actor: Actor, *, q: str = "", provider: int | None = None, status: str = "") -> QuerySet:
+def filtered(actor: Actor | None, **filters) -> QuerySet:
     qs = restrict(actor)
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(summary__icontains=q) | Q(items__name__icontains=q)).distinct()
-    if provider:
-        qs = qs.filter(provider_id=provider)
-    if status:
-        qs = qs.filter(status=status)
+    if filters.get("provider"):
+        qs = qs.filter(provider_id=filters["provider"])
+    if filters.get("category"):
+        qs = qs.filter(Q(category__code=filters["category"]) | Q(category__parent__code=filters["category"]))
+    if filters.get("grade"):
+        qs = qs.filter(grade__code=filters["grade"])
+    if filters.get("share_type"):
+        qs = qs.filter(share_type=filters["share_type"])
+    if filters.get("open_type"):
+        qs = qs.filter(open_type=filters["open_type"])
+    if filters.get("region"):
+        qs = qs.filter(provider__region__path__contains=f"/{filters['region']}/")
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    return qs
+
+
+def catalog_list(actor: Actor | None, *, q: str = "", **filters) -> list[Resource] | QuerySet:
+    """The catalog as the actor may see it, filtered; with ``q`` ranked by the Chinese search."""
+    qs = filtered(actor, **{k: v for k, v in filters.items() if k in FILTERS})
+    if q.strip():
+        return search.rank(qs, q)
     return qs.order_by("provider__name", "code")
+
+
+def important_data(actor: Actor, *, region: str = "", provider: int | None = None) -> QuerySet:
+    """G3: the important-data catalog — items graded important or core, per region and department."""
+    qs = DataItem.objects.filter(
+        resource__in=restrict(actor).values("pk"), published_grade__code__in=["important", "core"]
+    ).select_related("resource__provider__region", "published_grade", "category")
+    if region:
+        qs = qs.filter(resource__provider__region__path__contains=f"/{region}/")
+    if provider:
+        qs = qs.filter(resource__provider_id=provider)
+    return qs.order_by("resource__provider__region__path", "resource__provider__name", "resource__code", "position")
+
+
+def unmounted(actor: Actor) -> QuerySet:
+    """C6: published entries with no data behind them."""
+    return restrict(actor).filter(published_version__isnull=False, mounted_at__isnull=True).order_by("provider__name", "code")
+
+
+def duplicate_collections(actor: Actor) -> QuerySet:
+    """C5, SYS Art. 73(7): items whose provider is not their statutory source agency."""
+    return (
+        DataItem.objects.filter(resource__in=restrict(actor).values("pk"), source_agency__isnull=False)
+        .exclude(source_agency=F("resource__provider"))
+        .select_related("resource__provider", "source_agency")
+        .order_by("resource__provider__name", "resource__code")
+    )
+
+
+
+
+# --- lists (C4) ------------------------------------------------------------------------------
+
+LIST_COLUMNS = ["清单", "年度", "责任单位", "数据资源", "目录编码", "类型与条件", "说明"]
+
+
+def list_rows(actor: Actor | None, kind: str, year: int | None = None) -> list[list]:
+    """One list as rows: the curated ones from their entries, the others derived from the catalog."""
+    from .exports import label
+    from .models import ListEntry
+
+    title = ListEntry.Kind(kind).label
+    if kind in (ListEntry.Kind.DEMAND, ListEntry.Kind.OPEN_PRIORITY):
+        entries = ListEntry.objects.filter(kind=kind).select_related("organisation", "resource")
+        if actor is not None and not actor.is_system:
+            city_path = "/" + actor.organisation.region.path.split("/")[1] + "/"
+            entries = entries.filter(region__path__startswith=city_path)
+        if year:
+            entries = entries.filter(year=year)
+        return [
+            [title, e.year, e.organisation.name, e.resource.name if e.resource else e.title,
+             e.resource.code if e.resource else "", e.title, e.note]
+            for e in entries
+        ]
+    published = restrict(actor).filter(published_version__isnull=False).order_by("provider__name", "code")
+    if kind == ListEntry.Kind.RESPONSIBILITY:
+        rows = published.exclude(share_type=Resource.ShareType.NOT_SHARED)
+        detail = lambda r: f"{label('share_type', r.share_type)}；{label('share_methods', r.share_methods)}"  # noqa: E731
+        note = lambda r: r.share_conditions  # noqa: E731
+    elif kind == ListEntry.Kind.NEGATIVE:
+        rows = published.filter(share_type=Resource.ShareType.NOT_SHARED)
+        detail = lambda r: label("share_type", r.share_type)  # noqa: E731
+        note = lambda r: r.legal_basis  # noqa: E731
+    elif kind == ListEntry.Kind.OPEN_RESPONSIBILITY:
+        rows = published.exclude(open_type=Resource.OpenType.NOT_OPEN)
+        detail = lambda r: label("open_type", r.open_type)  # noqa: E731
+        note = lambda r: r.open_conditions  # noqa: E731
+    else:
+        raise NotFound("没有这个清单", field="kind")
+    current_year = year or ""
+    return [[title, current_year, r.provider.name, r.name, r.code, detail(r), note(r)] for r in rows]
+
+
+# --- projects (C3) ---------------------------------------------------------------------------
+
+
+def projects(actor: Actor) -> QuerySet:
+    from .models import Project
+
+    qs = Project.objects.select_related("owner").prefetch_related("resources")
+    if actor.is_system or permissions.can(actor, "catalog.view_drafts"):
+        return qs.filter(owner__region__path__startswith=actor.organisation.region.path) if not actor.is_system else qs
+    return qs.filter(owner=actor.organisation)

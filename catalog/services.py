@@ -15,12 +15,13 @@ from core import rulebook
 from core.models import Organisation
 from core.selectors import bureau_for, city_of, service_centre_for
 from grading.models import Category, Grade
+from grading.discovery import discover
 from grading.scheme import highest, sensitivity_types
 from workflow import services as workflow
 from workflow.models import Case
 
 from . import search
-from .models import DataItem, Resource, ResourceVersion
+from .models import DataItem, GradeSuggestion, ListEntry, Project, Resource, ResourceVersion
 from .signals import grades_changed
 
 EDITABLE_FIELDS = (
@@ -434,3 +435,156 @@ def version_data(resource: Resource, items: list[dict]) -> dict:
 def duplicate_collection(resource: Resource) -> list[DataItem]:
     """C5, SYS Art. 15 and 73(7): items this provider collects though another body is their statutory source."""
     return [i for i in resource.items.select_related("source_agency") if i.source_agency_id and i.source_agency_id != resource.provider_id]
+
+
+# --- sensitive-data discovery (G4) -------------------------------------------------------------
+
+
+def _item_for(resource: Resource, column: str) -> DataItem | None:
+    return resource.items.filter(models.Q(column=column) | models.Q(name=column)).first()
+
+
+@service
+def suggest_grades(actor: Actor, resource: Resource, *, columns: list[str], rows: list) -> list[GradeSuggestion]:
+    """Scan a sample of rows and record one suggestion per sensitive column (pending ones are replaced)."""
+    permissions.require(actor, "catalog.draft", organisation=resource.provider)
+    if not columns or len(set(columns)) != len(columns):
+        raise ValidationFailed("样本须有不重复的列名", field="columns")
+    if not rows:
+        raise ValidationFailed("样本没有数据行", field="rows")
+    findings = discover(columns, rows)
+    resource.suggestions.filter(status=GradeSuggestion.Status.PENDING).delete()
+    lookups = _Lookups()
+    created = [
+        GradeSuggestion.objects.create(
+            resource=resource, column=f.column, sensitivity=f.sensitivity, share=f.share, matched=f.matched,
+            non_empty=f.non_empty, category=lookups.categories[f.category], grade=lookups.grades[f.grade],
+        )
+        for f in findings
+    ]
+    record(actor, "catalog.suggest_grades", resource, after={
+        "columns": len(columns), "rows": min(len(rows), int(rulebook.value("grading.discovery.sample_rows"))),
+        "suggestions": [{"column": s.column, "sensitivity": s.sensitivity, "share": s.share} for s in created],
+    })
+    return created
+
+
+@service
+def decide_suggestion(actor: Actor, suggestion: GradeSuggestion, *, accept: bool) -> GradeSuggestion:
+    """The data officer confirms (the item takes the suggested type, category and grade) or rejects."""
+    suggestion = GradeSuggestion.objects.select_for_update().get(pk=suggestion.pk)
+    resource = suggestion.resource
+    permissions.require(actor, "catalog.draft", organisation=resource.provider)
+    if suggestion.status != GradeSuggestion.Status.PENDING:
+        raise Conflict("该建议已处理", code="decided")
+    if accept:
+        item = _item_for(resource, suggestion.column)
+        if item is None:
+            raise ValidationFailed(f"目录中没有数据项“{suggestion.column}”", field="column")
+        items = _item_dicts(resource.items.all())
+        for data in items:
+            if data["column"] == item.column:
+                data.update(sensitivity=suggestion.sensitivity, category=suggestion.category.code, grade=suggestion.grade.code)
+        reason = f"敏感数据识别：{suggestion.column} 为{suggestion.get_sensitivity_label()}（命中 {suggestion.share:.0%}）"
+        update_draft(actor, resource, fields={"change_reason": reason} if resource.published_version else {}, items=items)
+    suggestion.status = GradeSuggestion.Status.CONFIRMED if accept else GradeSuggestion.Status.REJECTED
+    suggestion.decided_by, suggestion.decided_at = actor.user, timezone.now()
+    suggestion.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+    record(actor, "catalog.decide_suggestion", suggestion, after={"status": suggestion.status, "column": suggestion.column})
+    return suggestion
+
+
+# --- lists (C4) ------------------------------------------------------------------------------
+
+CURATED_LISTS = {ListEntry.Kind.DEMAND: "catalog.draft", ListEntry.Kind.OPEN_PRIORITY: "catalog.review"}
+
+
+@service
+def add_list_entry(
+    actor: Actor, *, kind: str, year: int, title: str, resource: Resource | None = None, note: str = "",
+    organisation: Organisation | None = None,
+) -> ListEntry:
+    """Demand entries come from agencies (their own); the annual open priority list is the bureau's (QZ Art. 10).
+    The responsibility, negative and open responsibility lists are derived from the catalog."""
+    if kind not in CURATED_LISTS:
+        raise ValidationFailed("该清单由目录自动生成，不能手工添加", field="kind")
+    organisation = organisation or (resource.provider if resource else actor.organisation)
+    permission = CURATED_LISTS[kind]
+    permissions.require(actor, permission, organisation=actor.organisation if kind == ListEntry.Kind.DEMAND else organisation)
+    if not (2000 <= year <= 2100):
+        raise ValidationFailed("年度无效", field="year")
+    if not title.strip():
+        raise ValidationFailed("请填写事项", field="title")
+    entry = ListEntry.objects.create(
+        kind=kind, year=year, region=actor.organisation.region if actor.organisation else organisation.region,
+        organisation=organisation, resource=resource, title=title.strip(), note=note.strip(),
+    )
+    record(actor, "catalog.add_list_entry", entry, after={"kind": kind, "year": year, "title": entry.title})
+    return entry
+
+
+# --- information-system projects (C3) ----------------------------------------------------------
+
+
+def _own_resources(actor: Actor, resources: list[Resource]) -> list[Resource]:
+    if not resources:
+        raise ValidationFailed("立项时须提交项目涉及的公共数据资源目录（SYS Art. 14）", field="resources")
+    foreign = [r.name for r in resources if r.provider_id != actor.organisation.pk]
+    if foreign:
+        raise ValidationFailed(f"只能提交本单位的目录：{'、'.join(foreign)}", field="resources")
+    return resources
+
+
+@service
+def register_project(actor: Actor, *, name: str, approved_on, resources: list[Resource], funding: str = Project.Funding.BUDGET) -> Project:
+    """SYS Art. 14: a budget-funded project files the catalog it involves when it is approved."""
+    permissions.require(actor, "catalog.submit", organisation=actor.organisation)
+    if not name.strip():
+        raise ValidationFailed("请填写项目名称", field="name")
+    if funding not in Project.Funding.values:
+        raise ValidationFailed("资金性质无效", field="funding")
+    resources = _own_resources(actor, resources)
+    project = Project.objects.create(name=name.strip(), owner=actor.organisation, funding=funding, approved_on=approved_on)
+    project.resources.set(resources)
+    record(actor, "catalog.register_project", project, after={"name": project.name, "resources": [r.code for r in resources]})
+    return project
+
+
+@service
+def file_project_resources(actor: Actor, project: Project, *, resources: list[Resource]) -> Project:
+    """Before acceptance the project updates the catalog it files."""
+    permissions.require(actor, "catalog.submit", organisation=project.owner)
+    if project.status == Project.Status.ACCEPTED:
+        raise Conflict("项目已验收", code="accepted")
+    before = sorted(project.resources.values_list("code", flat=True))
+    project.resources.set(_own_resources(actor, resources))
+    record(actor, "catalog.file_project_resources", project, before={"resources": before},
+           after={"resources": sorted(r.code for r in resources)})
+    return project
+
+
+def project_gaps(project: Project) -> dict[str, list[str]]:
+    resources = list(project.resources.all())
+    return {
+        "unpublished": [r.name for r in resources if r.published_version is None],
+        "unmounted": [r.name for r in resources if r.mounted_at is None],
+    }
+
+
+@service
+def accept_project(actor: Actor, project: Project, *, accepted_on) -> Project:
+    """SYS Art. 14: acceptance only once the catalog is published and the data aggregated to the platform."""
+    permissions.require(actor, "catalog.submit", organisation=project.owner)
+    if project.status == Project.Status.ACCEPTED:
+        raise Conflict("项目已验收", code="accepted")
+    gaps = project_gaps(project)
+    errors = {}
+    if gaps["unpublished"]:
+        errors["resources"] = [f"目录尚未发布：{'、'.join(gaps['unpublished'])}"]
+    if gaps["unmounted"]:
+        errors.setdefault("resources", []).append(f"数据尚未归集挂载：{'、'.join(gaps['unmounted'])}")
+    _refuse_if(errors)
+    project.status, project.accepted_on = Project.Status.ACCEPTED, accepted_on
+    project.save(update_fields=["status", "accepted_on", "updated_at"])
+    record(actor, "catalog.accept_project", project, after={"accepted_on": accepted_on})
+    return project

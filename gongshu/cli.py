@@ -288,6 +288,77 @@ def cases_overdue(raise_):
         click.echo(f"raised {len(raised)} to the bureau")
 
 
+# --- catalog ---------------------------------------------------------------------------------
+
+
+@main.group()
+def catalog():
+    """The city master catalog."""
+
+
+@catalog.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonld", "csv", "xlsx"]), default="jsonld", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="file to write (default: standard output)")
+@click.option("--base", default="http://127.0.0.1:8000", show_default=True, help="base URL for the identifiers")
+def catalog_export(fmt, output, base):
+    """Export the published catalog: DCAT-AP 3 JSON-LD, or CSV/XLSX with Chinese headers."""
+    _django()
+    import json
+
+    from catalog import exports, selectors
+    from core.actor import system_actor
+
+    rows = exports.published(selectors.restrict(system_actor("cli")))
+    if fmt == "jsonld":
+        data = json.dumps(exports.dcat_catalog(rows, base=base, title="公共数据资源目录"), ensure_ascii=False, indent=1).encode()
+    elif fmt == "csv":
+        data = exports.csv_bytes(exports.table(rows))
+    else:
+        data = exports.xlsx_bytes(exports.table(rows))
+    if output:
+        with open(output, "wb") as fh:
+            fh.write(data)
+        click.echo(f"{len(data):,} bytes -> {output}", err=True)
+    else:
+        click.get_binary_stream("stdout").write(data)
+
+
+@catalog.command("discover")
+@click.argument("sample", type=click.Path(exists=True, dir_okay=False))
+@click.option("--encoding", default=None, help="utf-8, gbk or gb18030 (detected when omitted)")
+def catalog_discover(sample, encoding):
+    """Scan a CSV SAMPLE and print its sensitive columns with suggested category and grade (nothing is stored)."""
+    _django()
+    from core import rulebook
+    from core.errors import GongshuError
+    from core.textfiles import read_csv_sample
+    from grading.discovery import discover
+
+    try:
+        with open(sample, "rb") as fh:
+            columns, rows = read_csv_sample(fh.read(), limit=int(rulebook.value("grading.discovery.sample_rows")), encoding=encoding)
+    except GongshuError as exc:
+        raise click.ClickException(exc.message) from None
+    findings = discover(columns, rows)
+    for f in findings:
+        click.echo(f"{f.column}\t{f.sensitivity}\t{f.share:.0%} ({f.matched}/{f.non_empty})\t{f.category}\t{f.grade}")
+    if not findings:
+        click.echo("no sensitive columns found")
+
+
+@catalog.command("reindex")
+def catalog_reindex():
+    """Rebuild the Chinese search index of every entry."""
+    _django()
+    from catalog import search
+    from catalog.models import Resource
+
+    resources = Resource.objects.select_related("provider").prefetch_related("items")
+    with click.progressbar(resources, length=resources.count(), label="indexing") as bar:
+        for resource in bar:
+            search.index(resource)
+
+
 # --- accounts --------------------------------------------------------------------------------
 
 

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog import views as catalog_views
+
 from .api import api
 
 urlpatterns = [
@@ -8,6 +10,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("core.urls")),
+    path("catalog.<str:fmt>", catalog_views.export_catalog, name="catalog_export"),
+    path("api/3/action/<str:action>", catalog_views.ckan_action, name="ckan_action"),
     path("catalog/", include("catalog.urls")),
     path("cases/", include("workflow.urls")),
 ]
