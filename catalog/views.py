@@ -213,11 +213,11 @@ def _download(data: bytes, filename: str, fmt: str) -> HttpResponse:
     return response
 
 
-def _table_download(rows, stem: str, fmt: str) -> HttpResponse:
+def _table_download(rows, stem: str, fmt: str, sheet: str | None = None) -> HttpResponse:
     if fmt == "csv":
         return _download(exports.csv_bytes(rows), f"{stem}.csv", "csv")
     if fmt == "xlsx":
-        return _download(exports.xlsx_bytes(rows, sheet=stem[:31]), f"{stem}.xlsx", "xlsx")
+        return _download(exports.xlsx_bytes(rows, sheet=(sheet or stem)[:31]), f"{stem}.xlsx", "xlsx")
     raise NotFound("不支持的格式")
 
 
@@ -313,7 +313,7 @@ def export_catalog(request, fmt: str):
         base = request.build_absolute_uri("/").rstrip("/")
         document = exports.dcat_catalog(rows, base=base, title="公共数据资源目录")
         return _download(json.dumps(document, ensure_ascii=False, indent=1).encode(), "catalog.jsonld", "jsonld")
-    return _table_download(exports.table(rows), "catalog", fmt)
+    return _table_download(exports.table(rows), "catalog", fmt, sheet="公共数据资源目录")
 
 
 def _ckan(request, result) -> JsonResponse:

@@ -318,8 +318,26 @@ def _ensure_resources(actor, orgs) -> list:
             fields.setdefault("legal_basis", _LEGAL.get(sector, ""))
         resource = draft_resource(officer, fields=fields, items=items)
         _publish(resource, officer, reviewers)
+        if sector == "public_security":
+            _update_household(resource, officer, reviewers)
         created.append(resource)
     return created
+
+
+def _update_household(resource, officer, reviewers) -> None:
+    """A second version, as after a change of legal basis (SYS Art. 13): one more item, a new basis."""
+    from catalog.services import _item_dicts, submit_resource, update_draft
+    from workflow.services import transition
+
+    items = _item_dicts(resource.items.all()) + [{
+        "name": "曾用名", "column": "former_name", "data_type": "string", "grade": "general_sensitive",
+        "category": "P1", "sensitivity": "name", "source_type": "household_registration",
+    }]
+    update_draft(officer, resource, fields={
+        "legal_basis": "《中华人民共和国居民身份证法》《中华人民共和国户口登记条例》《黑龙江省户口登记管理规定》",
+    }, items=items)
+    case = submit_resource(officer, resource)
+    transition(reviewers["bureau"], case, "publish", comment="更新内容符合规定")
 
 
 def _write_rows(created) -> Path:
