@@ -98,7 +98,7 @@ def list_rows(actor: Actor | None, kind: str, year: int | None = None) -> list[l
     from .exports import label
     from .models import ListEntry
 
-    title = ListEntry.Kind(kind).label
+    title = str(ListEntry.Kind(kind).label)
     if kind in (ListEntry.Kind.DEMAND, ListEntry.Kind.OPEN_PRIORITY):
         entries = ListEntry.objects.filter(kind=kind).select_related("organisation", "resource")
         if actor is not None and not actor.is_system:
