@@ -42,6 +42,9 @@ def demo_city(transactional_db):
 
     guards.install(connection)
     if not Region.objects.exists():  # an earlier browser test flushed the database
+        from gongshu.seed import reference_data
+
+        reference_data()
         load(echo=lambda *_: None)
     yield
     guards.remove(connection)  # the test database is flushed after a live-server test
@@ -139,3 +142,30 @@ def test_catalog_entry_slice_in_the_browser(browser, live_server, demo_city):
     officer.goto(f"{live_server.url}/catalog/?q=流动人口")
     assert "流动人口居住登记信息" in officer.inner_text("table")
     _shot(officer, "catalog-list")
+
+
+def test_search_open_and_compare_versions_in_the_browser(browser, live_server, demo_city):
+    """C7 and C2 in the UI: search in Chinese, open the entry, compare its two versions."""
+    page = _session(browser, live_server, "staff")
+    page.goto(f"{live_server.url}/catalog/")
+    page.fill("input[name=q]", "户籍")
+    page.click("#catalog-search button[type=submit]")
+    page.wait_for_selector("#catalog-results")
+    first = page.locator("#catalog-results tr").nth(1)
+    assert "户籍人口基本信息" in first.inner_text()
+    page.fill("input[name=q]", "社保")
+    page.click("#catalog-search button[type=submit]")
+    assert "社会保险参保信息" in page.inner_text("#catalog-results")
+    page.fill("input[name=q]", "户籍")
+    page.click("#catalog-search button[type=submit]")
+    page.click("#catalog-results a:has-text('户籍人口基本信息')")
+    page.wait_for_selector("#versions")
+    assert "v2" in page.inner_text("#versions")
+    _shot(page, "catalog-entry")
+    page.click("#compare-versions")
+    page.wait_for_selector("#field-changes")
+    assert "法律法规依据" in page.inner_text("#field-changes")
+    assert "《黑龙江省户口登记管理规定》" in page.inner_text("#field-changes .new")
+    items = page.inner_text("#item-changes")
+    assert "曾用名" in items and "新增" in items
+    _shot(page, "catalog-compare")
