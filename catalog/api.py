@@ -159,7 +159,7 @@ class CatalogFilters(Schema):
 
 @router.get("/resources", response=list[ResourceOut])
 def list_resources(request, filters: Query[CatalogFilters]):
-    return list(selectors.catalog_list(request.actor, **filters.dict()))[:500]
+    return selectors.catalog_list(request.actor, limit=200, **filters.dict())
 
 
 @router.post("/resources", response={201: ResourceOut})

@@ -123,6 +123,11 @@ class Resource(BaseModel):
         return self.open_type != self.OpenType.NOT_OPEN
 
     @property
+    def share_methods_display(self) -> str:
+        labels = dict(self.ShareMethod.choices)
+        return "、".join(str(labels.get(m, m)) for m in self.share_methods or [])
+
+    @property
     def provider_name(self) -> str:
         return self.provider.name
 

@@ -48,20 +48,33 @@ def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_TERMS]
 
 
-def index(resource: Resource) -> None:
-    """(Re)build the index rows of one entry. Called by the services that change it."""
+def _rows(resource: Resource, item_names: list[str]) -> list[SearchTerm]:
     weights: dict[str, int] = defaultdict(int)
     fields = [
         ("name", resource.name),
         ("code", resource.code),
         ("provider", resource.provider.name),
         ("summary", resource.summary),
-    ] + [("item", item.name) for item in resource.items.all()]
+    ] + [("item", name) for name in item_names]
     for field, text in fields:
         for term in terms(text):
             weights[term] = max(weights[term], WEIGHTS[field]) + (1 if field == "item" else 0)
+    return [SearchTerm(resource=resource, term=t, weight=w) for t, w in weights.items()]
+
+
+def index(resource: Resource) -> None:
+    """(Re)build the index rows of one entry. Called by the services that change it."""
     SearchTerm.objects.filter(resource=resource).delete()
-    SearchTerm.objects.bulk_create([SearchTerm(resource=resource, term=t, weight=w) for t, w in weights.items()], batch_size=1000)
+    SearchTerm.objects.bulk_create(_rows(resource, [i.name for i in resource.items.all()]), batch_size=1000)
+
+
+def index_many(resources) -> int:
+    """Index many entries at once (a catalog import, a rebuild): one delete, batched inserts."""
+    resources = list(resources.select_related("provider").prefetch_related("items"))
+    SearchTerm.objects.filter(resource__in=resources).delete()
+    rows = [row for r in resources for row in _rows(r, [i.name for i in r.items.all()])]
+    SearchTerm.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
 
 
 @lru_cache(maxsize=1)
@@ -78,27 +91,32 @@ def variants(text: str) -> list[str]:
     return found
 
 
-def _scores(qs: QuerySet, wanted: list[str]) -> dict[int, int]:
-    rows = (
-        SearchTerm.objects.filter(term__in=wanted, resource__in=qs.values("pk"))
-        .values("resource")
+def _top(qs: QuerySet, wanted: list[str], limit: int) -> list[tuple[int, int]]:
+    """(entry id, score) of the best ``limit`` entries holding every term, ranked in the database."""
+    postings = SearchTerm.objects.filter(term__in=wanted)
+    if qs.query.where:  # only restrict to the visible entries when something is hidden
+        postings = postings.filter(resource__in=qs.values("pk"))
+    return list(
+        postings.values("resource")
         .annotate(hits=Count("term"), score=Sum("weight"))
         .filter(hits=len(wanted))
-        .values_list("resource", "score")
+        .order_by("-score", "resource")
+        .values_list("resource", "score")[:limit]
     )
-    return dict(rows)
 
 
-def rank(qs: QuerySet, text: str, limit: int = 500) -> list[Resource]:
-    """Entries of ``qs`` holding every term of ``text`` (or of a spelled-out variant), best first."""
+def rank(qs: QuerySet, text: str, limit: int = 100) -> list[Resource]:
+    """The best ``limit`` entries of ``qs`` holding every term of ``text`` (or of a spelled-out variant)."""
     best: dict[int, int] = {}
+    searched = False
     for variant in variants(text):
         wanted = query_terms(variant)
         if not wanted:
             continue
-        for pk, score in _scores(qs, wanted).items():
+        searched = True
+        for pk, score in _top(qs, wanted, limit):
             best[pk] = max(score, best.get(pk, 0))
-    if not any(query_terms(v) for v in variants(text)):
+    if not searched:
         return list(qs[:limit])
     order = sorted(best, key=lambda pk: (-best[pk], pk))[:limit]
     by_id = qs.in_bulk(order)

@@ -51,12 +51,12 @@ def filtered(actor: Actor | None, **filters) -> QuerySet:
     return qs
 
 
-def catalog_list(actor: Actor | None, *, q: str = "", **filters) -> list[Resource] | QuerySet:
-    """The catalog as the actor may see it, filtered; with ``q`` ranked by the Chinese search."""
+def catalog_list(actor: Actor | None, *, q: str = "", limit: int = 100, **filters) -> list[Resource]:
+    """The first ``limit`` entries the actor may see, filtered; with ``q`` ranked by the Chinese search."""
     qs = filtered(actor, **{k: v for k, v in filters.items() if k in FILTERS})
     if q.strip():
-        return search.rank(qs, q)
-    return qs.order_by("provider__name", "code")
+        return search.rank(qs, q, limit)
+    return list(qs.order_by("provider__name", "code")[:limit])
 
 
 def important_data(actor: Actor, *, region: str = "", provider: int | None = None) -> QuerySet:

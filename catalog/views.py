@@ -31,7 +31,7 @@ def catalog_list(request):
     actor = actor_of(request)
     q = request.GET.get("q", "").strip()
     filters = _filters(request)
-    resources = list(selectors.catalog_list(actor, q=q, **filters))[:300]
+    resources = selectors.catalog_list(actor, q=q, limit=200, **filters)
     return render(request, "catalog/list.html", {
         "resources": resources, "q": q, "filters": filters,
         "can_draft": permissions.can(actor, "catalog.draft"),
@@ -339,7 +339,7 @@ def ckan_action(request, action: str):
             rows, start = min(int(request.GET.get("rows", 10)), 1000), int(request.GET.get("start", 0))
         except ValueError:
             return JsonResponse({"success": False, "error": {"__type": "Validation Error", "message": "rows/start"}}, status=400)
-        ranked = selectors.catalog_list(actor, q=request.GET.get("q", ""))
+        ranked = selectors.catalog_list(actor, q=request.GET.get("q", ""), limit=1000)
         ranked = [r for r in ranked if r.published_version]
         page = ranked[start : start + rows]
         ids = {r.pk: i for i, r in enumerate(page)}

@@ -353,10 +353,10 @@ def catalog_reindex():
     from catalog import search
     from catalog.models import Resource
 
-    resources = Resource.objects.select_related("provider").prefetch_related("items")
-    with click.progressbar(resources, length=resources.count(), label="indexing") as bar:
-        for resource in bar:
-            search.index(resource)
+    ids = list(Resource.objects.values_list("pk", flat=True))
+    with click.progressbar(range(0, len(ids), 500), label="indexing") as bar:
+        rows = sum(search.index_many(Resource.objects.filter(pk__in=ids[i : i + 500])) for i in bar)
+    click.echo(f"{len(ids)} entries, {rows} index terms")
 
 
 # --- accounts --------------------------------------------------------------------------------
