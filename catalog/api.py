@@ -12,6 +12,11 @@ from .models import GradeSuggestion, ListEntry, Resource
 router = Router(tags=["catalog"])
 
 
+def _code(obj, field: str) -> str:
+    related = getattr(obj, field)
+    return related.code if related is not None else ""
+
+
 class ItemIn(Schema):
     name: str = Field(max_length=100)
     column: str = Field(max_length=64)
@@ -32,15 +37,15 @@ class ItemOut(ItemIn):
 
     @staticmethod
     def resolve_category(obj):
-        return obj.category.code if obj.category_id else ""
+        return _code(obj, "category")
 
     @staticmethod
     def resolve_grade(obj):
-        return obj.grade.code if obj.grade_id else ""
+        return _code(obj, "grade")
 
     @staticmethod
     def resolve_published_grade(obj):
-        return obj.published_grade.code if obj.published_grade_id else ""
+        return _code(obj, "published_grade")
 
     @staticmethod
     def resolve_source_agency(obj):
@@ -120,11 +125,11 @@ class ResourceOut(Schema):
 
     @staticmethod
     def resolve_category(obj):
-        return obj.category.code if obj.category_id else ""
+        return _code(obj, "category")
 
     @staticmethod
     def resolve_grade(obj):
-        return obj.grade.code if obj.grade_id else ""
+        return _code(obj, "grade")
 
     @staticmethod
     def resolve_mounted(obj):
