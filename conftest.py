@@ -11,13 +11,13 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 
 
 def pytest_collection_modifyitems(config, items):
-    # Browser tests flush the database (they need a live server on committed data): run them last.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    # Tests on committed data (browser, crash) flush the database afterwards: run them last.
+    items.sort(key=lambda item: item.get_closest_marker("flushes") is not None)
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    from core.demo import load
+    from gongshu.demo import load
 
     with django_db_blocker.unblock():
         load(echo=lambda *_: None)
@@ -26,6 +26,26 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path):
     settings.GONGSHU_CHECKPOINT_DIR = tmp_path / "checkpoints"
+
+
+@pytest.fixture
+def committed_demo(transactional_db):
+    """The demo city on committed data (for a live server or a child process); the test database is
+    flushed afterwards, so such tests are marked ``flushes`` and run last."""
+    from django.db import connection
+
+    from audit import guards
+    from gongshu.demo import load
+    from core.models import Region
+
+    guards.install(connection)
+    if not Region.objects.exists():  # an earlier such test flushed the database
+        from gongshu.seed import reference_data
+
+        reference_data()
+        load(echo=lambda *_: None)
+    yield
+    guards.remove(connection)  # the flush after a transactional test empties audit_event too
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from catalog import exports, search, selectors
 from catalog.models import DataItem, Resource, ResourceVersion
 from catalog.services import version_data
 from core.actor import system_actor
-from core.demo import load
+from gongshu.demo import load
 from core.models import Organisation
 
 ENTRIES = 10_000

@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, str] = {
     "catalog.verify": REGION,
     "catalog.view": ANY,
     "catalog.view_drafts": REGION,
+    # warehouse
+    "data.ingest": OWN,
     # cases
     "cases.view": REGION,
     # accounts
@@ -39,8 +41,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "workdays.edit", "audit.view", "organisations.manage",
     },
     Role.SERVICE_CENTRE_STAFF: {"catalog.verify", "catalog.view", "catalog.view_drafts", "cases.view", "tokens.manage"},
-    Role.DATA_OFFICER: {"catalog.draft", "catalog.submit", "catalog.view", "tokens.manage"},
-    Role.AGENCY_STAFF: {"catalog.draft", "catalog.view", "tokens.manage"},
+    Role.DATA_OFFICER: {"catalog.draft", "catalog.submit", "catalog.view", "tokens.manage", "data.ingest"},
+    Role.AGENCY_STAFF: {"catalog.draft", "catalog.view", "tokens.manage", "data.ingest"},
     Role.OPERATOR_STAFF: {"catalog.view", "tokens.manage"},
     Role.DEVELOPER_STAFF: {"catalog.view", "tokens.manage"},
     Role.PUBLIC_USER: {"catalog.view", "tokens.manage"},

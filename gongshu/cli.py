@@ -120,7 +120,7 @@ def demo():
 def demo_load():
     """Build the demo city (idempotent): regions, bodies, users per role, the statutory resources."""
     _django()
-    from core.demo import load
+    from gongshu.demo import load
 
     summary = load(echo=click.echo)
     click.echo("")
@@ -132,7 +132,7 @@ def demo_load():
 def demo_otp(username):
     """Print the current TOTP code of a demo administrator (demo devices only)."""
     _django()
-    from core.demo import current_demo_otp
+    from gongshu.demo import current_demo_otp
 
     code = current_demo_otp(username)
     if code is None:
@@ -357,6 +357,106 @@ def catalog_reindex():
     with click.progressbar(range(0, len(ids), 500), label="indexing") as bar:
         rows = sum(search.index_many(Resource.objects.filter(pk__in=ids[i : i + 500])) for i in bar)
     click.echo(f"{len(ids)} entries, {rows} index terms")
+
+
+# --- data (warehouse) ----------------------------------------------------------------------
+
+
+@main.group()
+def data():
+    """Aggregated data: ingest, snapshots, the policy-checked query path."""
+
+
+def _resource(code_or_name):
+    from catalog.models import Resource
+
+    found = Resource.objects.filter(code=code_or_name).first() or Resource.objects.filter(name=code_or_name).first()
+    if found is None:
+        raise click.ClickException(f"no catalog entry {code_or_name}")
+    return found
+
+
+@data.command("ingest")
+@click.argument("resource")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--encoding", default=None, help="utf-8, gbk or gb18030 (detected when omitted)")
+@click.option("--mode", type=click.Choice(["full", "delta"]), default="full", show_default=True)
+def data_ingest(resource, file, encoding, mode):
+    """Check FILE against RESOURCE (code or name) and publish it as a snapshot, or refuse it whole."""
+    _django()
+    from pathlib import Path
+
+    from core.actor import system_actor
+    from core.errors import GongshuError
+    from warehouse.services import ingest_file
+
+    target = _resource(resource)
+    stages = ["reading", "checking", "writing", "publishing"]
+    with click.progressbar(length=len(stages), label=f"{target.name}", show_eta=False,
+                           item_show_func=lambda s: s or "") as bar:
+        def progress(stage):
+            bar.update(1, stage)
+
+        try:
+            batch = ingest_file(system_actor("cli"), target, Path(file), encoding=encoding, mode=mode, progress=progress)
+        except GongshuError as exc:
+            raise click.ClickException(exc.message) from None
+        bar.update(len(stages))
+    click.echo(f"batch {batch.pk} {batch.status}: received {batch.rows_received}, accepted {batch.rows_accepted}, "
+               f"refused {batch.rows_refused}")
+    if batch.message:
+        click.echo(batch.message)
+    if batch.status != "published":
+        sys.exit(1)
+
+
+@data.command("snapshots")
+@click.argument("resource")
+def data_snapshots(resource):
+    """List the snapshots of RESOURCE."""
+    _django()
+    for s in _resource(resource).snapshots.order_by("version"):
+        click.echo(f"v{s.version}\t{s.row_count}\t{s.created_at:%Y-%m-%d %H:%M:%S}\t{s.sha256[:12]}\t{s.path}")
+
+
+@data.command("query")
+@click.argument("resource")
+@click.option("--sql", default=None, help="a SELECT over the table `data`")
+@click.option("--key", "keys", multiple=True, help="COLUMN=VALUE lookup on a key item")
+@click.option("--purpose", required=True, help="the scenario this use serves (logged)")
+@click.option("--as-of", "as_of", type=int, default=None, help="snapshot version")
+@click.option("--limit", type=int, default=20, show_default=True)
+def data_query(resource, sql, keys, purpose, as_of, limit):
+    """Read RESOURCE through the policy-checked query path (as the platform operator)."""
+    _django()
+    import json
+
+    from core.actor import system_actor
+    from core.errors import GongshuError
+    from warehouse import query
+
+    target = _resource(resource)
+    actor = system_actor("cli")
+    filters = dict(k.split("=", 1) for k in keys)
+    try:
+        result = query.run(actor, target, scope=query.scope_for(actor, target, purpose=purpose), sql=sql,
+                           filters=filters, as_of=as_of, limit=limit)
+    except GongshuError as exc:
+        raise click.ClickException(exc.message) from None
+    for record in result.records:
+        click.echo(json.dumps(record, ensure_ascii=False, default=str))
+    click.echo(f"-- {len(result.rows)} rows from snapshot v{result.snapshot.version}; receipt #{result.audit_seq} {result.audit_hash}", err=True)
+
+
+@data.command("gc")
+def data_gc():
+    """Remove snapshot files no committed snapshot refers to (left by a crash)."""
+    _django()
+    from core.actor import system_actor
+    from warehouse.services import collect_garbage
+
+    removed = collect_garbage(system_actor("cli"))
+    click.echo(f"removed {len(removed)} unreferenced snapshot director{'y' if len(removed) == 1 else 'ies'}")
 
 
 # --- accounts --------------------------------------------------------------------------------

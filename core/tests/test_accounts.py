@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Event
-from core.demo import PASSWORD, current_demo_otp
+from gongshu.demo import PASSWORD, current_demo_otp
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import ApiToken, User
 from core.services import create_user, issue_token, revoke_token

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from catalog.models import Resource
 from core import rulebook
-from core.demo import load
+from gongshu.demo import load
 from core.identifiers import citizen_id_problem, uscc_problem
 from core.models import Membership, Organisation, Region, Role, User
 

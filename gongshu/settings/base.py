@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "workflow",
     "grading",
     "catalog",
+    "warehouse",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +80,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory, for the test database: crash tests run the CLI in a child process against it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-gongshu.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
@@ -102,6 +105,10 @@ LOGOUT_REDIRECT_URL = "login"
 GONGSHU_RULEBOOK = env("GONGSHU_RULEBOOK", "shuangyashan")
 GONGSHU_AUDIT_ALGORITHM = env("GONGSHU_AUDIT_ALGORITHM", "sm3")  # SEC3: national algorithm by default
 GONGSHU_CHECKPOINT_DIR = DATA_DIR / "audit" / "checkpoints"
+GONGSHU_WAREHOUSE_DIR = DATA_DIR / "warehouse"
+GONGSHU_MAX_UPLOAD_BYTES = env_int("GONGSHU_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 GONGSHU_WORKER_INTERVAL = env_int("GONGSHU_WORKER_INTERVAL", 300)
 GONGSHU_DEMO = env_bool("GONGSHU_DEMO", True)
 

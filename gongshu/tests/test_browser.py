@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.demo import PASSWORD, current_demo_otp
+from gongshu.demo import PASSWORD, current_demo_otp
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.flushes, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -33,21 +33,8 @@ def browser():
 
 
 @pytest.fixture
-def demo_city(transactional_db):
-    from django.db import connection
-
-    from audit import guards
-    from core.demo import load
-    from core.models import Region
-
-    guards.install(connection)
-    if not Region.objects.exists():  # an earlier browser test flushed the database
-        from gongshu.seed import reference_data
-
-        reference_data()
-        load(echo=lambda *_: None)
-    yield
-    guards.remove(connection)  # the test database is flushed after a live-server test
+def demo_city(committed_demo):
+    pass
 
 
 def _session(browser, live_server, username):

@@ -66,7 +66,7 @@ def test_available_transitions_follow_role_and_party(case, city):
 def test_county_entries_are_reviewed_by_the_county_bureau_first(city):
     cdo = city.actor("cdo_civil_affairs")
     # a county agency needs its own data officer
-    from core.demo import _ensure_user
+    from gongshu.demo import _ensure_user
 
     user = _ensure_user(system_actor(), "county_cdo", "区民政首席", city.county_civil, "data_officer")
     county = city.actor("county_cdo", city.county_civil)

@@ -1,0 +1,107 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Resource
+from core.models import BaseModel, Organisation, User
+
+
+class Batch(BaseModel):
+    """One delivery of data by a provider (A1, A3): checked whole, then published as a snapshot or refused."""
+
+    class Channel(models.TextChoices):
+        UPLOAD = "upload", _("文件上传")
+        API = "api", _("接口推送")
+        FRONT_END = "front_end", _("前置机推送")
+        EXTRACT = "extract", _("库表抽取")
+
+    class Mode(models.TextChoices):
+        FULL = "full", _("全量")
+        DELTA = "delta", _("增量（按主键合并）")
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("检查中")
+        PUBLISHED = "published", _("已发布")
+        REFUSED = "refused", _("已退回")
+
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="batches")
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    submitted_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
+    mode = models.CharField(_("方式"), max_length=10, choices=Mode.choices, default=Mode.FULL)
+    filename = models.CharField(_("文件"), max_length=255, blank=True)
+    encoding = models.CharField(_("编码"), max_length=20, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.CHECKING)
+    rows_received = models.PositiveBigIntegerField(_("收到行数"), default=0)
+    rows_accepted = models.PositiveBigIntegerField(_("接收行数"), default=0)
+    rows_refused = models.PositiveBigIntegerField(_("问题行数"), default=0)
+    error_rate = models.FloatField(default=0)
+    message = models.TextField(_("说明"), blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("批次")
+        verbose_name_plural = _("批次")
+        ordering = ["-created_at"]
+
+
+class Snapshot(models.Model):
+    """An immutable state of a resource's data (A4). Only a committed row makes a snapshot visible."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="snapshots")
+    version = models.PositiveIntegerField()
+    batch = models.OneToOneField(Batch, null=True, on_delete=models.PROTECT, related_name="snapshot")
+    path = models.CharField(max_length=500)
+    row_count = models.PositiveBigIntegerField()
+    columns = models.JSONField()
+    key_columns = models.JSONField(default=list)
+    encrypted = models.BooleanField(default=False)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["resource", "-version"]
+        constraints = [models.UniqueConstraint(fields=["resource", "version"], name="snapshot_version_unique")]
+
+
+class QualityIssue(BaseModel):
+    """A problem row of a batch (A3): traceable to batch and provider, assignable for correction."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        ASSIGNED = "assigned", _("已分派")
+        CORRECTED = "corrected", _("已更正")
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveBigIntegerField(_("行号"))
+    column = models.CharField(_("列"), max_length=100)
+    value = models.CharField(_("值"), max_length=200, blank=True)
+    rule = models.CharField(_("规则"), max_length=40)
+    message = models.CharField(_("说明"), max_length=200)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["batch", "row", "column"]
+
+
+class UsageLog(models.Model):
+    """A6, SYS Art. 20: each use of data — who, for what scenario, which resource and items, how many rows."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="usage_logs")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="usage_logs")
+    snapshot = models.ForeignKey(Snapshot, null=True, on_delete=models.PROTECT, related_name="+")
+    purpose = models.CharField(_("应用场景"), max_length=200)
+    scope = models.CharField(max_length=40)
+    grant_ref = models.CharField(max_length=64, blank=True)
+    items = models.JSONField(default=list)
+    row_count = models.PositiveBigIntegerField()
+    channel = models.CharField(max_length=10)
+    query = models.TextField(blank=True)
+    audit_seq = models.BigIntegerField(null=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["organisation", "at"])]

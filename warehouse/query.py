@@ -1,0 +1,185 @@
+"""The one query path (DESIGN rule 3): every read of data goes through ``run``.
+
+It resolves what the actor may see (scope), checks the SQL, builds the masked, row-filtered view the
+query sees, runs it on the engine, and writes the usage log (A6) and an audit event whose id and hash
+are the caller's receipt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+from django.db import transaction
+
+from audit.services import record
+from catalog.models import Resource
+from core import permissions
+from core.actor import Actor
+from core.errors import NotFound, PermissionDenied, ValidationFailed
+
+from . import masking, policy, storage
+from .models import Snapshot, UsageLog
+
+MAX_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a use may see: which items, which rows, masked or not, and for what declared purpose."""
+
+    kind: str  # owner | oversight | grant | sandbox
+    purpose: str
+    columns: frozenset[str] | None = None  # None: every item the grades allow
+    row_filter: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> allowed values
+    mask: bool = True
+    grant_ref: str = ""
+
+
+@dataclass
+class Result:
+    columns: list[str]
+    rows: list[tuple]
+    snapshot: Snapshot
+    audit_seq: int
+    audit_hash: str
+
+    @property
+    def records(self) -> list[dict]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+def scope_for(actor: Actor, resource: Resource, *, purpose: str) -> Scope:
+    """The provider reads its own data unmasked; the bureau, service centre and supervisors of its region
+    read it masked by grade. Everyone else needs a grant (sharing) or the sandbox (operation)."""
+    if not purpose or not purpose.strip():
+        raise ValidationFailed("请说明使用目的（应用场景）", field="purpose")
+    if actor.is_system or actor.organisation.pk == resource.provider_id:
+        return Scope("owner", purpose.strip(), mask=False)
+    if permissions.can(actor, "cases.view", organisation=resource.provider):
+        return Scope("oversight", purpose.strip())
+    raise PermissionDenied("无权使用该数据资源，请先提出共享申请", code="no_grant")
+
+
+def snapshot_of(resource: Resource, as_of: int | dt.datetime | None = None) -> Snapshot:
+    """The current snapshot, or the one in force at a version or time (A4)."""
+    qs = Snapshot.objects.filter(resource=resource)
+    if isinstance(as_of, int):
+        qs = qs.filter(version=as_of)
+    elif isinstance(as_of, dt.datetime):
+        qs = qs.filter(created_at__lte=as_of)
+    found = qs.order_by("-version").first()
+    if found is None:
+        raise NotFound("该数据资源没有可用的数据快照", field="as_of" if as_of else "resource", code="no_snapshot")
+    return found
+
+
+def _visible_items(resource: Resource, scope: Scope) -> list[tuple[str, str | None]]:
+    """(column, output expression) for each item the scope may see; dropped items are left out."""
+    out = []
+    for item in resource.items.select_related("published_grade").order_by("position"):
+        if scope.columns is not None and item.column not in scope.columns:
+            continue
+        grade = item.published_grade
+        if grade is not None and grade.access == "sandbox_only" and scope.kind not in ("owner", "sandbox"):
+            continue  # core data never leaves the trusted environment
+        if not scope.mask or grade is None:
+            out.append((item.column, masking.expression(item.column, method="none")))
+            continue
+        method = masking.method_for(grade.masking, item.sensitivity)
+        expr = masking.expression(item.column, method=method, sensitivity=item.sensitivity, data_type=item.data_type)
+        if expr is not None:
+            out.append((item.column, expr))
+    return out
+
+
+_local = threading.local()
+
+
+def _engine() -> duckdb.DuckDBPyConnection:
+    """One DuckDB connection per thread that cannot touch the file system: data reaches it only as
+    the Arrow dataset of the snapshot the query path hands over."""
+    con = getattr(_local, "con", None)
+    if con is None:
+        con = duckdb.connect(config={"enable_external_access": False, "python_enable_replacements": False, "threads": 2})
+        _local.con = con
+    return con
+
+
+def _where(filters: dict[str, list[str] | tuple[str, ...]]) -> tuple[str, list]:
+    clauses, params = [], []
+    for column, values in filters.items():
+        values = list(values)
+        clauses.append(f"{masking._q(column)} IN ({', '.join('?' for _ in values)})")
+        params.extend(values)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def run(
+    actor: Actor,
+    resource: Resource,
+    *,
+    scope: Scope,
+    sql: str | None = None,
+    filters: dict[str, str | list[str]] | None = None,
+    as_of: int | dt.datetime | None = None,
+    limit: int = 1000,
+    channel: str | None = None,
+) -> Result:
+    """Run one read on one resource within ``scope``. ``filters`` match raw values of key items (a
+    per-record lookup); ``sql`` runs over the masked view ``data``."""
+    snapshot = snapshot_of(resource, as_of)
+    visible = _visible_items(resource, scope)
+    visible_columns = {c for c, _ in visible}
+    filters = {k: ([v] if isinstance(v, str) else list(v)) for k, v in (filters or {}).items()}
+    keys = set(resource.items.filter(is_key=True).values_list("column", flat=True)) | set(scope.row_filter)
+    for column in filters:
+        if column not in keys or (scope.columns is not None and column not in scope.columns):
+            raise PermissionDenied(f"不能按 {column} 查询记录", field="filters", code="filter_column")
+    if not 1 <= limit <= MAX_ROWS:
+        raise ValidationFailed(f"返回行数须在 1 到 {MAX_ROWS} 之间", field="limit")
+    tree = policy.check(sql, columns=visible_columns) if sql else None
+
+    where, params = _where({**filters, **{k: list(v) for k, v in scope.row_filter.items()}})
+    projection = ", ".join(f"{expr} AS {masking._q(column)}" for column, expr in visible) or "NULL AS nothing"
+    inner = f"SELECT {projection} FROM raw{where}"
+    outer = tree.sql(dialect="duckdb") if tree is not None else "SELECT * FROM data"
+    con = _engine().cursor()
+    try:
+        con.register("raw", ds.dataset(storage.absolute(snapshot.path), format="parquet"))
+        relation = con.execute(f"WITH data AS ({inner}) SELECT * FROM ({outer}) LIMIT {int(limit)}", params)
+        columns = [d[0] for d in relation.description]
+        rows = relation.fetchall()
+    except duckdb.Error as exc:
+        raise ValidationFailed(f"查询执行失败：{str(exc).splitlines()[0][:200]}", field="sql", code="sql_error") from None
+    finally:
+        con.close()
+    event = _log(actor, resource, snapshot, scope, columns, len(rows), sql or _describe(filters), channel)
+    return Result(columns, rows, snapshot, event.seq, event.hash)
+
+
+def _describe(filters: dict) -> str:
+    return "lookup " + ", ".join(f"{k}=?" for k in filters) if filters else "scan"
+
+
+@transaction.atomic
+def _log(actor, resource, snapshot, scope, columns, row_count, query, channel):
+    event = record(actor, "warehouse.query", resource, detail={
+        "snapshot": snapshot.version, "scope": scope.kind, "purpose": scope.purpose, "grant": scope.grant_ref,
+        "items": columns, "rows": row_count,
+    })
+    UsageLog.objects.create(
+        user=actor.user, organisation=actor.organisation, resource=resource, snapshot=snapshot, purpose=scope.purpose,
+        scope=scope.kind, grant_ref=scope.grant_ref, items=columns, row_count=row_count,
+        channel=channel or actor.channel, query=query[:2000], audit_seq=event.seq,
+    )
+    return event
+
+
+def arrow_of(snapshot: Snapshot) -> pa.Table:
+    """The whole snapshot, for the warehouse's own work (delta merges, base databases). Never for output."""
+    return ds.dataset(storage.absolute(snapshot.path), format="parquet").to_table()
