@@ -92,6 +92,7 @@ def test_a_project_files_only_its_own_agencys_catalog(city):
 def test_acceptance_waits_for_the_published_catalog_and_the_data(city, draft):
     officer = city.actor("officer")
     household = Resource.objects.get(name="户籍人口基本信息")
+    Resource.objects.filter(pk=household.pk).update(mounted_at=None, mount_ref="")  # as before its data came in
     project = register_project(officer, name="智慧公安平台", approved_on=dt.date(2026, 3, 1), resources=[draft])
     with pytest.raises(ValidationFailed) as exc:
         accept_project(officer, project, accepted_on=timezone.localdate())
