@@ -140,7 +140,7 @@ RESOURCES = [
     }, _items(("公民身份号码", "citizen_id", _STRING, True, True), ("姓名", "name", _STRING, False, True),
               ("性别", "gender", _STRING, False, True), ("出生日期", "birth_date", _DATE, False, True),
               ("民族", "ethnicity", _STRING, False, False), ("户籍地址", "address", _STRING, False, True),
-              ("户号", "household_no", _STRING, False, True), ("户籍地区划代码", "region_code", _STRING, False, True), grade="general_sensitive", category="P1", source_type="household_registration", overrides={"citizen_id": "important"})),
+              ("户号", "household_no", _STRING, False, True), ("户籍地区划代码", "region_code", _STRING, False, True), grade="general_internal", category="P1", source_type="household_registration", overrides={"citizen_id": "important"})),
     ("civil_affairs", {
         "category": "P5", "name": "婚姻登记信息", "summary": "结婚、离婚登记及补领婚姻登记证信息（婚姻登记）。",
         "data_format": "table", "industry_category": "S", "update_frequency": "daily",
@@ -149,7 +149,7 @@ RESOURCES = [
     }, _items(("登记证字号", "record_no", _STRING, True, True), ("登记类别", "kind", _STRING, False, True),
               ("男方公民身份号码", "male_citizen_id", _STRING, False, True), ("男方姓名", "male_name", _STRING, False, True),
               ("女方公民身份号码", "female_citizen_id", _STRING, False, True), ("女方姓名", "female_name", _STRING, False, True),
-              ("登记日期", "registered_on", _DATE, False, True), ("登记机关", "office", _STRING, False, True), grade="general_sensitive", category="P5", source_type="marriage")),
+              ("登记日期", "registered_on", _DATE, False, True), ("登记机关", "office", _STRING, False, True), grade="general_internal", category="P5", source_type="marriage")),
     ("health", {
         "category": "P4", "name": "出生医学证明信息", "summary": "新生儿出生医学证明签发信息（出生登记）。",
         "data_format": "table", "industry_category": "Q", "update_frequency": "daily",
@@ -158,14 +158,14 @@ RESOURCES = [
     }, _items(("出生医学证明编号", "certificate_no", _STRING, True, True), ("新生儿姓名", "child_name", _STRING, False, True),
               ("性别", "gender", _STRING, False, True), ("出生日期", "birth_date", _DATE, False, True),
               ("母亲公民身份号码", "mother_citizen_id", _STRING, False, True), ("父亲公民身份号码", "father_citizen_id", _STRING, False, False),
-              ("接生机构", "hospital", _STRING, False, True), grade="general_sensitive", category="P4", source_type="birth")),
+              ("接生机构", "hospital", _STRING, False, True), grade="general_internal", category="P4", source_type="birth")),
     ("health", {
         "category": "P4", "name": "居民死亡医学证明信息", "summary": "居民死亡医学证明（推断）书签发信息（死亡登记）。",
         "data_format": "table", "industry_category": "Q", "update_frequency": "daily",
         "share_type": "conditional", "share_conditions": "用于户籍注销、社保停发、殡葬管理等法定职责", "share_methods": ["api"],
         "open_type": "not_open", "temporal_start": dt.date(2015, 1, 1),
     }, _items(("公民身份号码", "citizen_id", _STRING, True, True), ("姓名", "name", _STRING, False, True),
-              ("死亡日期", "death_date", _DATE, False, True), ("死亡地点类别", "place", _STRING, False, True), grade="general_sensitive", category="P4", source_type="death")),
+              ("死亡日期", "death_date", _DATE, False, True), ("死亡地点类别", "place", _STRING, False, True), grade="general_internal", category="P4", source_type="death")),
     ("human_resources", {
         "category": "P6", "name": "社会保险参保信息", "summary": "城镇职工基本养老、失业、工伤保险参保及缴费状态（社保）。",
         "data_format": "table", "industry_category": "S", "update_frequency": "daily",
@@ -174,7 +174,7 @@ RESOURCES = [
     }, _items(("公民身份号码", "citizen_id", _STRING, True, True), ("姓名", "name", _STRING, False, True),
               ("险种", "insurance_type", _STRING, True, True), ("参保单位统一社会信用代码", "employer_uscc", _STRING, False, False),
               ("参保状态", "status", _STRING, False, True), ("参保日期", "start_date", _DATE, False, True),
-              ("缴费基数", "contribution_base", _DEC, False, False), grade="general_sensitive", category="P6", source_type="social_insurance")),
+              ("缴费基数", "contribution_base", _DEC, False, False), grade="general_internal", category="P6", source_type="social_insurance")),
     ("natural_resources", {
         "category": "N1", "name": "不动产登记信息", "summary": "房屋、土地等不动产权利登记信息（不动产）。",
         "data_format": "table", "industry_category": "K", "update_frequency": "daily",
@@ -183,7 +183,7 @@ RESOURCES = [
     }, _items(("不动产权证书号", "certificate_no", _STRING, True, True), ("权利人证件号码", "owner_id", _STRING, False, True),
               ("权利人名称", "owner_name", _STRING, False, True), ("坐落", "location", _STRING, False, True),
               ("面积（平方米）", "area", _DEC, False, True), ("用途", "use", _STRING, False, True),
-              ("登记日期", "registered_on", _DATE, False, True), grade="general_sensitive", category="N1", source_type="real_estate")),
+              ("登记日期", "registered_on", _DATE, False, True), grade="general_internal", category="N1", source_type="real_estate")),
     ("market_regulation", {
         "category": "O1", "name": "市场主体登记信息", "summary": "企业、个体工商户、农民专业合作社登记信息（市场主体），法人库的权威来源。",
         "data_format": "table", "industry_category": "S", "update_frequency": "daily",

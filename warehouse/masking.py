@@ -58,8 +58,10 @@ def expression(column: str, *, method: str, sensitivity: str = "", data_type: st
             return f"strftime(CAST({c} AS DATE), '%Y')"
         if sensitivity == "email":
             return f"regexp_replace(CAST({c} AS VARCHAR), '^[^@]*', '***')"
-        # an address keeps its district or county and nothing finer
-        return f"coalesce(regexp_extract(CAST({c} AS VARCHAR), '^(.*?(区|县|旗|市))', 1), '***')"
+        # an address keeps its district or county (or else its city) and nothing finer
+        text = f"CAST({c} AS VARCHAR)"
+        return (f"coalesce(nullif(regexp_extract({text}, '^(.*?(区|县|旗))', 1), ''), "
+                f"nullif(regexp_extract({text}, '^(.*?市)', 1), ''), CASE WHEN {c} IS NULL THEN NULL ELSE '***' END)")
     head, tail = PARTIAL_KEEP.get(sensitivity, (1, 1))
     text = f"CAST({c} AS VARCHAR)"
     if sensitivity == "email":

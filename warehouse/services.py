@@ -7,6 +7,7 @@ publish the snapshot (version, mount, audit) or refuse the batch (reasons, probl
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -231,13 +232,20 @@ def assign_issue(actor: Actor, issue: QualityIssue, *, assignee) -> QualityIssue
     return issue
 
 
-def collect_garbage(actor: Actor) -> list[str]:
-    """Remove snapshot directories no committed snapshot refers to (left by a crash)."""
+def collect_garbage(actor: Actor, *, stale_after: dt.timedelta | None = None) -> list[str]:
+    """After a crash: remove snapshot directories no committed snapshot refers to, and close the batches
+    that were interrupted while being checked."""
+    stale_after = stale_after if stale_after is not None else dt.timedelta(minutes=settings.GONGSHU_BATCH_STALE_MINUTES)
     referenced = set(Snapshot.objects.values_list("path", flat=True))
     removed = []
     for path in storage.unreferenced(referenced):
         storage.discard(path / "data.parquet")
         removed.append(str(path))
-    if removed:
-        record(actor, "warehouse.collect_garbage", ("warehouse.storage", "orphans"), detail={"removed": len(removed)})
+    with transaction.atomic():
+        stale = Batch.objects.filter(status=Batch.Status.CHECKING, created_at__lte=timezone.now() - stale_after)
+        interrupted = list(stale.values_list("pk", flat=True))
+        stale.update(status=Batch.Status.REFUSED, message="汇聚过程中断，批次未发布", finished_at=timezone.now())
+        if removed or interrupted:
+            record(actor, "warehouse.collect_garbage", ("warehouse.storage", "orphans"),
+                   detail={"removed": len(removed), "interrupted_batches": interrupted})
     return removed
