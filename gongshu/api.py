@@ -6,36 +6,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
-from ninja.security import HttpBearer
 
-from audit.services import record_refusal
-from core.actor import act_as, system_actor
-from core.errors import GongshuError, NotAuthenticated, PermissionDenied
-from core.services import authenticate_token
-
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-class TokenAuth(HttpBearer):
-    """``Authorization: Bearer gs_<prefix>_<secret>``; the token's organisation is the acting one."""
-
-    def authenticate(self, request, token):
-        try:
-            api_token = authenticate_token(token)
-            if request.method not in SAFE_METHODS and "write" not in api_token.scopes:
-                raise PermissionDenied("令牌只有只读权限", code="token_scope")
-            request.actor = act_as(api_token.user, api_token.organisation_id, channel="api", request_id=getattr(request, "request_id", ""))
-        except GongshuError as exc:
-            record_refusal(system_actor("api"), "core.authenticate_token", exc, ("core.apitoken", token.split("_")[1] if token.count("_") >= 2 else ""))
-            raise
-        api_token.__class__.objects.filter(pk=api_token.pk).update(last_used_at=_now())
-        return api_token
-
-
-def _now():
-    from django.utils import timezone
-
-    return timezone.now()
+from core.auth import TokenAuth
+from core.errors import GongshuError, NotAuthenticated
 
 
 class UTF8Renderer(JSONRenderer):
@@ -91,11 +64,13 @@ def _http_error(request, exc: HttpError):
 def _routers():
     from catalog.api import router as catalog_router
     from core.api import router as core_router
+    from warehouse.api import router as warehouse_router
     from workflow.api import router as workflow_router
 
     api.add_router("/", core_router)
     api.add_router("/catalog", catalog_router)
     api.add_router("/cases", workflow_router)
+    api.add_router("/data", warehouse_router)
 
 
 _routers()

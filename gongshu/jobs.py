@@ -10,7 +10,21 @@ def raise_overdue() -> str:
     return f"{len(raise_overdue_cases(system_actor('system')))} overdue case(s) raised"
 
 
-SCHEDULE = [("raise_overdue", raise_overdue)]
+def flag_stale_data() -> str:
+    from core.actor import system_actor
+    from warehouse.services import flag_stale_data
+
+    return f"{flag_stale_data(system_actor('system'))} stale resource(s) flagged"
+
+
+def purge_usage_logs() -> str:
+    from core.actor import system_actor
+    from warehouse.services import purge_usage_logs
+
+    return f"{purge_usage_logs(system_actor('system'))} usage log(s) past retention removed"
+
+
+SCHEDULE = [("raise_overdue", raise_overdue), ("flag_stale_data", flag_stale_data), ("purge_usage_logs", purge_usage_logs)]
 
 
 def run_scheduled():

@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/3/action/<str:action>", catalog_views.ckan_action, name="ckan_action"),
     path("catalog/", include("catalog.urls")),
     path("cases/", include("workflow.urls")),
+    path("data/", include("warehouse.urls")),
 ]

@@ -249,3 +249,48 @@ def collect_garbage(actor: Actor, *, stale_after: dt.timedelta | None = None) ->
             record(actor, "warehouse.collect_garbage", ("warehouse.storage", "orphans"),
                    detail={"removed": len(removed), "interrupted_batches": interrupted})
     return removed
+
+
+def flag_stale_data(actor: Actor) -> int:
+    """Scheduled (A2): tell the provider and the bureau about data older than its update frequency allows,
+    once for each time it goes stale."""
+    from core.models import Notification
+    from core.selectors import bureau_for
+    from core.services import notify
+
+    from .selectors import freshness
+
+    flagged = 0
+    with transaction.atomic():
+        for row in freshness(actor):
+            if not row.stale:
+                continue
+            resource = row.resource
+            link = f"/data/{resource.pk}/"
+            since = row.last_update or resource.published_at
+            if Notification.objects.filter(kind="stale", link=link, created_at__gte=since).exists():
+                continue
+            message = (f"数据更新不及时：{resource.name}（{resource.get_update_frequency_display()}更新），"
+                       f"最近一次汇聚 {row.last_update:%Y-%m-%d}" if row.last_update else f"数据尚未汇聚：{resource.name}")
+            for organisation in {resource.provider, bureau_for(resource.provider.region)} - {None}:
+                notify(organisation=organisation, kind="stale", message=message, link=link)
+            record(actor, "warehouse.flag_stale_data", resource, detail={
+                "last_update": row.last_update, "allowed_days": row.allowed_days, "rule": f"freshness.{resource.update_frequency}",
+            })
+            flagged += 1
+    return flagged
+
+
+def purge_usage_logs(actor: Actor) -> int:
+    """Usage logs are kept at least as long as the rulebook says (SYS Art. 20: three years), then removed."""
+    from .models import UsageLog
+
+    years = int(rulebook.value("usage_log.retention"))
+    cutoff = timezone.now() - dt.timedelta(days=366 * years)
+    with transaction.atomic():
+        count, _ = UsageLog.objects.filter(at__lt=cutoff).delete()
+        if count:
+            record(actor, "warehouse.purge_usage_logs", ("warehouse.usagelog", "retention"), detail={
+                "deleted": count, "before": cutoff, "rule": "usage_log.retention",
+            })
+    return count

@@ -1,0 +1,132 @@
+import datetime as dt
+
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from catalog import selectors as catalog_selectors
+from core.auth import TokenAuth
+from core.errors import ValidationFailed
+
+from . import query, readers, selectors, services
+
+router = Router(tags=["data"])
+MAX_PUSH = 100_000
+
+
+class RecordsIn(Schema):
+    mode: str = Field("delta", description="full: replaces the data; delta: merged by key")
+    records: list[dict] = Field(description="one object per record, keys are item columns or names")
+
+
+class IssueOut(Schema):
+    row: int
+    column: str
+    value: str
+    rule: str
+    message: str
+    status: str
+
+
+class BatchOut(Schema):
+    id: int
+    resource: int = Field(alias="resource_id")
+    channel: str
+    mode: str
+    status: str
+    rows_received: int
+    rows_accepted: int
+    rows_refused: int
+    error_rate: float
+    message: str
+    snapshot_version: int | None = None
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_snapshot_version(obj):
+        snapshot = getattr(obj, "snapshot", None) if obj.status == "published" else None
+        return snapshot.version if snapshot else None
+
+
+class BatchDetail(BatchOut):
+    issues: list[IssueOut]
+
+    @staticmethod
+    def resolve_issues(obj):
+        return list(obj.issues.all()[:1000])
+
+
+@router.post("/{resource_id}/records", response={201: BatchDetail, 422: BatchDetail})
+def push_records(request, resource_id: int, payload: RecordsIn):
+    """A1 API push: an agency posts records with its token; the batch is checked whole like a file."""
+    resource = catalog_selectors.access_resource(request.actor, resource_id)
+    if not payload.records or len(payload.records) > MAX_PUSH:
+        raise ValidationFailed(f"每批 1 到 {MAX_PUSH} 条记录", field="records")
+    batch = services.ingest_table(request.actor, resource, readers.records_table(payload.records),
+                                  channel="api", mode=payload.mode)
+    return Status(201 if batch.status == "published" else 422, batch)
+
+
+@router.get("/{resource_id}/batches", response=list[BatchOut])
+def list_batches(request, resource_id: int):
+    resource = catalog_selectors.access_resource(request.actor, resource_id)
+    return list(selectors.batches(request.actor, resource)[:200])
+
+
+@router.get("/batches/{batch_id}", response=BatchDetail)
+def get_batch(request, batch_id: int):
+    return selectors.access_batch(request.actor, batch_id)
+
+
+class QueryIn(Schema):
+    purpose: str = Field(description="the scenario this use serves; logged (SYS Art. 20)")
+    sql: str | None = Field(None, description="a SELECT over the table `data`")
+    filters: dict[str, str | list[str]] | None = Field(None, description="lookup by key items: {column: value}")
+    as_of: int | None = Field(None, description="snapshot version")
+    limit: int = 100
+
+
+class Receipt(Schema):
+    event: int
+    hash: str
+
+
+class QueryOut(Schema):
+    columns: list[str]
+    rows: list[list]
+    snapshot: int
+    receipt: Receipt
+
+
+@router.post("/{resource_id}/query", response=QueryOut, auth=TokenAuth(reads=True))
+def run_query(request, resource_id: int, payload: QueryIn):
+    """The one query path over HTTP: scope, SQL policy, masking by grade, usage log; answered with a receipt."""
+    actor = request.actor
+    resource = catalog_selectors.access_resource(actor, resource_id)
+    result = query.run(actor, resource, scope=query.scope_for(actor, resource, purpose=payload.purpose), sql=payload.sql,
+                       filters=payload.filters, as_of=payload.as_of, limit=payload.limit)
+    return {"columns": result.columns, "rows": [list(r) for r in result.rows], "snapshot": result.snapshot.version,
+            "receipt": {"event": result.audit_seq, "hash": result.audit_hash}}
+
+
+class UsageOut(Schema):
+    at: dt.datetime
+    organisation: str | None
+    resource: str
+    purpose: str
+    items: list[str]
+    row_count: int
+    audit_seq: int | None
+
+    @staticmethod
+    def resolve_organisation(obj):
+        return obj.organisation.name if obj.organisation else None
+
+    @staticmethod
+    def resolve_resource(obj):
+        return obj.resource.code
+
+
+@router.get("/usage-logs", response=list[UsageOut])
+def usage_logs(request, organisation: int | None = None):
+    """A6: usage logs per agency."""
+    return list(selectors.usage_logs(request.actor, organisation=organisation)[:500])

@@ -1,0 +1,82 @@
+import tempfile
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+
+from catalog import exports
+from catalog import selectors as catalog_selectors
+from core import permissions
+from core.errors import GongshuError
+from core.viewkit import actor_of
+
+from . import selectors, services
+
+
+@login_required
+def freshness_board(request):
+    """A2: how fresh each entry's data is against its update frequency."""
+    actor = actor_of(request)
+    rows = selectors.freshness(actor)
+    return render(request, "warehouse/freshness.html", {"rows": rows, "stale": sum(r.stale for r in rows)})
+
+
+@login_required
+def resource_data(request, resource_id: int):
+    """Upload, batch history and snapshots of one entry."""
+    actor = actor_of(request)
+    resource = catalog_selectors.access_resource(actor, resource_id)
+    selectors.access_data(actor, resource)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "请选择文件")
+            return redirect("warehouse:resource", resource_id=resource.pk)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / Path(upload.name).name
+                with path.open("wb") as fh:
+                    for chunk in upload.chunks():
+                        fh.write(chunk)
+                batch = services.ingest_file(actor, resource, path, filename=upload.name,
+                                             encoding=request.POST.get("encoding") or None, mode=request.POST.get("mode", "full"))
+        except GongshuError as exc:
+            messages.error(request, exc.message)
+            return redirect("warehouse:resource", resource_id=resource.pk)
+        (messages.success if batch.status == "published" else messages.error)(request, batch.message or batch.get_status_display())
+        return redirect("warehouse:batch", batch_id=batch.pk)
+    return render(request, "warehouse/resource.html", {
+        "resource": resource, "batches": selectors.batches(actor, resource)[:50],
+        "snapshots": resource.snapshots.order_by("-version"),
+        "can_upload": permissions.can(actor, "data.ingest", organisation=resource.provider),
+    })
+
+
+@login_required
+def batch_detail(request, batch_id: int):
+    actor = actor_of(request)
+    batch = selectors.access_batch(actor, batch_id)
+    return render(request, "warehouse/batch.html", {"batch": batch, "issues": batch.issues.all()[:500],
+                                                     "issue_count": batch.issues.count()})
+
+
+@login_required
+def batch_report(request, batch_id: int):
+    """A3: the error report — row, column, value, rule — as CSV that opens in Excel."""
+    actor = actor_of(request)
+    batch = selectors.access_batch(actor, batch_id)
+    rows = [["行号", "数据项", "值", "规则", "说明", "状态"]] + [
+        [i.row, i.column, i.value, i.rule, i.message, i.get_status_display()] for i in batch.issues.all()
+    ]
+    response = HttpResponse(exports.csv_bytes(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f"attachment; filename=batch-{batch.pk}-errors.csv"
+    return response
+
+
+@login_required
+def usage(request):
+    """A6: usage logs, per agency."""
+    actor = actor_of(request)
+    return render(request, "warehouse/usage.html", {"logs": selectors.usage_logs(actor)[:300]})
