@@ -29,7 +29,6 @@ MESSAGES = {
 _PATTERNS = {
     "integer": r"^[+-]?\d+$",
     "decimal": r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$",
-    "date": r"^\d{4}-\d{2}-\d{2}$",
     "datetime": r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
     "boolean": r"^(true|false|TRUE|FALSE|True|False|1|0|是|否)$",
 }
@@ -80,8 +79,7 @@ def _np(mask) -> np.ndarray:
 
 def _fixed_width(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows whose value is exactly ``width`` ASCII characters, as an (n, width) uint8 matrix, and which rows."""
-    values = pc.utf8_upper(values)
-    fits = _np(pc.and_(pc.equal(pc.utf8_length(values), width), pc.string_is_ascii(values)))
+    fits = _np(pc.and_(pc.equal(pc.binary_length(values), width), pc.string_is_ascii(values)))
     if not fits.any():
         return np.zeros((0, width), np.uint8), fits
     chosen = values.filter(pa.array(fits))
@@ -92,23 +90,36 @@ def _fixed_width(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     return block.reshape(-1, width), fits
 
 
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+
+
+def _date_parts(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month, day from eight digit columns (YYYYMMDD)."""
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    return year, digits[:, 4] * 10 + digits[:, 5], digits[:, 6] * 10 + digits[:, 7]
+
+
+def _valid_dates(year, month, day) -> np.ndarray:
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
+    return (year >= 1800) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days)
+
+
 def citizen_id_invalid(values: pa.Array, today: dt.date | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(bad check digit or shape, bad date of birth) for GB 11643 citizen IDs, vectorised."""
+    """(bad check digit or shape, bad date of birth) for GB 11643 citizen IDs, in numpy over the raw bytes."""
     n = len(values)
     matrix, fits = _fixed_width(values, 18)
-    digits = matrix[:, :17].astype(np.int64) - 48
-    shape_ok = ((digits >= 0) & (digits <= 9)).all(axis=1) & (((matrix[:, 17] >= 48) & (matrix[:, 17] <= 57)) | (matrix[:, 17] == 88))
-    expected = _CID_CHECK[(digits * _CID_WEIGHTS).sum(axis=1) % 11]
-    ok_check = shape_ok & (expected == matrix[:, 17])
+    digits = matrix[:, :17].astype(np.int32) - 48
+    last = np.where(matrix[:, 17] == 120, 88, matrix[:, 17])  # a lower-case x is the same check character
+    shape_ok = ((digits >= 0) & (digits <= 9)).all(axis=1) & (((last >= 48) & (last <= 57)) | (last == 88))
+    ok_check = shape_ok & (_CID_CHECK[(digits @ _CID_WEIGHTS.astype(np.int32)) % 11] == last)
     check_bad = np.ones(n, dtype=bool)
     check_bad[fits] = ~ok_check
+    year, month, day = _date_parts(digits[:, 6:14])
+    today = today or dt.date.today()
+    future = year * 10000 + month * 100 + day > today.year * 10000 + today.month * 100 + today.day
     birth_bad = np.zeros(n, dtype=bool)
-    if len(matrix):
-        births = pc.utf8_slice_codeunits(pc.utf8_upper(values).filter(pa.array(fits)), 6, 14)
-        parsed = pc.strptime(births, format="%Y%m%d", unit="s", error_is_null=True)
-        limit = pa.scalar(dt.datetime.combine(today or dt.date.today(), dt.time()), pa.timestamp("s"))
-        bad = _np(pc.or_kleene(pc.is_null(parsed), pc.greater(parsed, limit)))
-        birth_bad[fits] = bad & ok_check
+    birth_bad[fits] = ok_check & (~_valid_dates(year, month, day) | future)
     return check_bad, birth_bad
 
 
@@ -116,7 +127,7 @@ def uscc_invalid(values: pa.Array) -> np.ndarray:
     """Rows that are not a valid GB 32100 USCC (check character), vectorised."""
     n = len(values)
     matrix, fits = _fixed_width(values, 18)
-    codes = _USCC_VALUE[matrix]
+    codes = _USCC_VALUE[np.where((matrix >= 97) & (matrix <= 122), matrix - 32, matrix)]
     shape_ok = (codes >= 0).all(axis=1)
     expected = (31 - (codes[:, :17] * _USCC_WEIGHTS).sum(axis=1) % 31) % 31
     ok = shape_ok & (expected == codes[:, 17])
@@ -125,23 +136,27 @@ def uscc_invalid(values: pa.Array) -> np.ndarray:
     return bad
 
 
-def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = None) -> Problems:
-    """Every rule over every column of a batch (all values still text)."""
+def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = None, order: np.ndarray | None = None) -> Problems:
+    """Every rule over every column of a batch (all values still text). ``order`` is the batch sorted by
+    its key columns, if the caller has it (duplicates are then neighbours)."""
     problems = Problems()
     n = table.num_rows
     for spec in columns:
         values = table.column(spec.column).combine_chunks()
-        present = pc.and_(pc.is_valid(values), pc.not_equal(pc.utf8_trim_whitespace(values), ""))
-        present_np = _np(present)
+        if not (spec.required or spec.identifier or spec.data_type != "string"):
+            continue
+        present_np = _np(pc.and_(pc.greater(pc.binary_length(values), 0), pc.invert(pc.utf8_is_space(values))))
         if spec.required:
             problems.add(spec.column, MISSING, ~present_np)
-        pattern = _PATTERNS.get(spec.data_type)
-        if pattern:
-            matches = _np(pc.match_substring_regex(values, pattern))
-            problems.add(spec.column, TYPE, present_np & ~matches)
-            if spec.data_type == "date":
-                parsed = pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True)
-                problems.add(spec.column, TYPE, present_np & matches & ~_np(pc.is_valid(parsed)))
+        if spec.data_type == "date":
+            dates, fits = _fixed_width(values, 10)
+            digits = dates[:, [0, 1, 2, 3, 5, 6, 8, 9]].astype(np.int32) - 48
+            shaped = ((digits >= 0) & (digits <= 9)).all(axis=1) & (dates[:, 4] == 45) & (dates[:, 7] == 45)
+            good = np.zeros(n, dtype=bool)
+            good[fits] = shaped & _valid_dates(*_date_parts(digits))
+            problems.add(spec.column, TYPE, present_np & ~good)
+        elif spec.data_type in _PATTERNS:
+            problems.add(spec.column, TYPE, present_np & ~_np(pc.match_substring_regex(values, _PATTERNS[spec.data_type])))
         if spec.identifier == "citizen_id":
             check_bad, birth_bad = citizen_id_invalid(values, today)
             problems.add(spec.column, CHECK_DIGIT, present_np & check_bad)
@@ -150,13 +165,27 @@ def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = Non
             problems.add(spec.column, CHECK_DIGIT, present_np & uscc_invalid(values))
     keys = [c.column for c in columns if c.is_key]
     if keys and n:
-        problems.add(keys[0], UNIQUE, duplicated(table, keys))
+        problems.add(keys[0], UNIQUE, duplicated(table, keys, order))
     _consistency(table, columns, problems)
     return problems
 
 
-def duplicated(table: pa.Table, keys: list[str]) -> np.ndarray:
+def sort_order(table: pa.Table, keys: list[str]) -> np.ndarray:
+    """Row order by key (stable, so equal keys keep their delivery order)."""
+    return pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys]).to_numpy()
+
+
+def duplicated(table: pa.Table, keys: list[str], order: np.ndarray | None = None) -> np.ndarray:
     """Every occurrence of a key after its first."""
+    if order is not None:
+        ordered = table.select(keys).take(pa.array(order))  # only the key columns
+        same = np.ones(len(order) - 1, dtype=bool) if len(order) > 1 else np.zeros(0, dtype=bool)
+        for key in keys:
+            column = ordered.column(key).combine_chunks()
+            same &= _np(pc.equal(column.slice(1), column.slice(0, len(column) - 1)))
+        repeat = np.zeros(len(order), dtype=bool)
+        repeat[order[1:][same]] = True
+        return repeat
     if len(keys) == 1:
         key = table.column(keys[0]).combine_chunks()
     else:
@@ -172,18 +201,26 @@ def _consistency(table: pa.Table, columns: list[Column], problems: Problems) -> 
     """A citizen ID carries the date of birth and the sex: other items must agree with it."""
     cid = next((c.column for c in columns if c.identifier == "citizen_id" and c.is_key), None)
     names = {c.column for c in columns}
-    if cid is None:
+    if cid is None or not ({"birth_date", "gender"} & names):
         return
-    ids = pc.utf8_upper(table.column(cid).combine_chunks())
-    ok_len = pc.equal(pc.utf8_length(ids), 18)
+    n = table.num_rows
+    ids, id_fits = _fixed_width(table.column(cid).combine_chunks(), 18)
     if "birth_date" in names:
-        expected = pc.binary_join_element_wise(
-            pc.utf8_slice_codeunits(ids, 6, 10), pc.utf8_slice_codeunits(ids, 10, 12), pc.utf8_slice_codeunits(ids, 12, 14), "-")
-        given = table.column("birth_date").combine_chunks()
-        problems.add("birth_date", CONSISTENCY, pc.and_(pc.and_(ok_len, pc.is_valid(given)), pc.not_equal(expected, given)))
+        dates, date_fits = _fixed_width(table.column("birth_date").combine_chunks(), 10)
+        both = id_fits & date_fits
+        # compare YYYYMMDD of the ID with YYYY-MM-DD of the item, byte by byte, on rows where both have a shape
+        id_rows = np.flatnonzero(id_fits)
+        date_rows = np.flatnonzero(date_fits)
+        id_index = np.searchsorted(id_rows, np.flatnonzero(both))
+        date_index = np.searchsorted(date_rows, np.flatnonzero(both))
+        given = dates[date_index][:, [0, 1, 2, 3, 5, 6, 8, 9]]
+        differs = (ids[id_index][:, 6:14] != given).any(axis=1)
+        bad = np.zeros(n, dtype=bool)
+        bad[np.flatnonzero(both)] = differs
+        problems.add("birth_date", CONSISTENCY, bad)
     if "gender" in names:
-        odd = pc.match_substring_regex(pc.utf8_slice_codeunits(ids, 16, 17), r"^[13579]$")
+        odd = np.zeros(n, dtype=bool)
+        odd[id_fits] = (ids[:, 16] - 48) % 2 == 1
         given = table.column("gender").combine_chunks()
-        expected = pc.if_else(odd, "男", "女")
-        known = pc.is_in(given, pa.array(["男", "女"]))
-        problems.add("gender", CONSISTENCY, pc.and_(pc.and_(ok_len, known), pc.not_equal(expected, given)))
+        male, female = _np(pc.equal(given, "男")), _np(pc.equal(given, "女"))
+        problems.add("gender", CONSISTENCY, id_fits & ((male & ~odd) | (female & odd)))

@@ -143,7 +143,9 @@ def ingest_table(actor: Actor, resource: Resource, table: pa.Table, *, channel: 
         return _refuse(actor, batch, "批次没有数据行")
     step("checking")
     columns = _columns(resource)
-    problems = quality.check(table, columns, today=timezone.localdate())
+    keys = [c.column for c in columns if c.is_key]
+    order = quality.sort_order(table, keys) if keys else None  # once: for duplicates and for the snapshot
+    problems = quality.check(table, columns, today=timezone.localdate(), order=order)
     bad = problems.bad_rows(table.num_rows)
     batch.rows_refused = int(bad.sum())
     batch.rows_accepted = table.num_rows - batch.rows_refused
@@ -153,16 +155,16 @@ def ingest_table(actor: Actor, resource: Resource, table: pa.Table, *, channel: 
     if batch.error_rate > threshold:
         return _refuse(actor, batch, f"问题数据占 {batch.error_rate:.2%}，超过阈值 {threshold:.2%}（{rulebook.rule('quality.max_error_rate').article}），整批退回", issues)
     step("writing")
-    good = _typed(table.filter(pa.array(~bad)), columns)
-    keys = [c.column for c in columns if c.is_key]
+    rows = order[~bad[order]] if order is not None else np.flatnonzero(~bad)
+    good = _typed(table.take(pa.array(rows)), columns)  # sorted by key already
     previous = Snapshot.objects.filter(resource=resource).order_by("-version").first()
     if mode == Batch.Mode.DELTA and previous is not None:
         from .query import arrow_of
 
         old = arrow_of(previous)
         kept = old.filter(pc.invert(pc.is_in(old.column(keys[0]), good.column(keys[0]))))
-        good = pa.concat_tables([kept.cast(good.schema), good])
-    staging, digest = storage.stage(good, keys)
+        good = pa.concat_tables([kept.cast(good.schema), good]).sort_by([(k, "ascending") for k in keys])
+    staging, digest = storage.stage(good)
     step("publishing")
     return _publish(actor, batch, staging, digest, good, keys, issues)
 

@@ -39,10 +39,9 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def stage(table: pa.Table, key_columns: list[str]) -> tuple[Path, str]:
-    """Write ``table`` (sorted by key, so row-group statistics find a key fast) into a staging directory."""
-    if key_columns:
-        table = table.sort_by([(k, "ascending") for k in key_columns])
+def stage(table: pa.Table) -> tuple[Path, str]:
+    """Write ``table`` (sorted by key by the caller, so row-group statistics find a key fast) into a
+    staging directory."""
     staging = root() / "_staging" / uuid.uuid4().hex
     staging.mkdir(parents=True)
     path = staging / "data.parquet"
