@@ -111,6 +111,7 @@ _SENSITIVE = {
     "mother_citizen_id": "citizen_id", "father_citizen_id": "citizen_id", "owner_id": "citizen_id",
     "name": "name", "male_name": "name", "female_name": "name", "child_name": "name", "owner_name": "name",
     "legal_representative": "name", "address": "address", "location": "address",
+    "uscc": "uscc", "employer_uscc": "uscc",
 }
 
 
@@ -190,7 +191,7 @@ RESOURCES = [
         "share_type": "unconditional", "share_methods": ["api", "file", "db_sync"],
         "open_type": "conditional", "open_conditions": "向社会开放名称、统一社会信用代码、类型、成立日期、住所和登记状态",
         "temporal_start": dt.date(1995, 1, 1),
-    }, _items(("统一社会信用代码", "uscc", _STRING, True, True), ("名称", "name", _STRING, False, True),
+    }, _items(("统一社会信用代码", "uscc", _STRING, True, True), ("名称", "entity_name", _STRING, False, True),
               ("主体类型", "entity_type", _STRING, False, True), ("法定代表人", "legal_representative", _STRING, False, True),
               ("注册资本（万元）", "registered_capital", _DEC, False, False), ("成立日期", "established_on", _DATE, False, True),
               ("住所", "address", _STRING, False, True), ("登记状态", "status", _STRING, False, True), grade="general_public", category="O1", source_type="market_entity", overrides={"legal_representative": "general_public", "address": "general_public"})),

@@ -7,13 +7,13 @@ are the caller's receipt.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
-import pyarrow.dataset as ds
 from django.db import transaction
 
 from audit.services import record
@@ -22,7 +22,7 @@ from core import permissions
 from core.actor import Actor
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 
-from . import masking, policy, storage
+from . import crypto, masking, policy, storage
 from .models import Snapshot, UsageLog
 
 MAX_ROWS = 10_000
@@ -107,6 +107,7 @@ def _engine() -> duckdb.DuckDBPyConnection:
     if con is None:
         con = duckdb.connect(config={"enable_external_access": False, "python_enable_replacements": False, "threads": 2})
         _local.con = con
+        atexit.register(con.close)
     return con
 
 
@@ -150,7 +151,7 @@ def run(
     outer = tree.sql(dialect="duckdb") if tree is not None else "SELECT * FROM data"
     con = _engine().cursor()
     try:
-        con.register("raw", ds.dataset(storage.absolute(snapshot.path), format="parquet"))
+        con.register("raw", crypto.dataset(storage.absolute(snapshot.path), encrypted=snapshot.encrypted))
         relation = con.execute(f"WITH data AS ({inner}) SELECT * FROM ({outer}) LIMIT {int(limit)}", params)
         columns = [d[0] for d in relation.description]
         rows = relation.fetchall()
@@ -182,4 +183,4 @@ def _log(actor, resource, snapshot, scope, columns, row_count, query, channel):
 
 def arrow_of(snapshot: Snapshot) -> pa.Table:
     """The whole snapshot, for the warehouse's own work (delta merges, base databases). Never for output."""
-    return ds.dataset(storage.absolute(snapshot.path), format="parquet").to_table()
+    return crypto.dataset(storage.absolute(snapshot.path), encrypted=snapshot.encrypted).to_table()

@@ -164,12 +164,13 @@ def ingest_table(actor: Actor, resource: Resource, table: pa.Table, *, channel: 
         old = arrow_of(previous)
         kept = old.filter(pc.invert(pc.is_in(old.column(keys[0]), good.column(keys[0]))))
         good = pa.concat_tables([kept.cast(good.schema), good]).sort_by([(k, "ascending") for k in keys])
-    staging, digest = storage.stage(good)
+    encrypt = resource.items.filter(published_grade__encrypt_at_rest=True).exists()  # G1, SEC3
+    staging, digest = storage.stage(good, encrypt=encrypt)
     step("publishing")
-    return _publish(actor, batch, staging, digest, good, keys, issues)
+    return _publish(actor, batch, staging, digest, good, keys, issues, encrypt)
 
 
-def _publish(actor, batch, staging: Path, digest: str, table: pa.Table, keys: list[str], issues) -> Batch:
+def _publish(actor, batch, staging: Path, digest: str, table: pa.Table, keys: list[str], issues, encrypted: bool) -> Batch:
     resource = batch.resource
     final = None
     try:
@@ -179,7 +180,7 @@ def _publish(actor, batch, staging: Path, digest: str, table: pa.Table, keys: li
             final = storage.place(staging, locked.code, version)
             snapshot = Snapshot.objects.create(
                 resource=locked, version=version, batch=batch, path=storage.relative(final), row_count=table.num_rows,
-                columns=table.column_names, key_columns=keys, sha256=digest,
+                columns=table.column_names, key_columns=keys, sha256=digest, encrypted=encrypted,
             )
             batch.status, batch.finished_at = Batch.Status.PUBLISHED, timezone.now()
             batch.message = f"已发布为第 {version} 版快照" + (f"，{batch.rows_refused} 行问题数据待更正" if batch.rows_refused else "")
@@ -189,7 +190,7 @@ def _publish(actor, batch, staging: Path, digest: str, table: pa.Table, keys: li
             locked.save(update_fields=["mounted_at", "mount_ref", "updated_at"])
             record(actor, "warehouse.publish_snapshot", snapshot, after={
                 "resource": locked.code, "version": version, "rows": table.num_rows, "sha256": digest,
-                "batch": batch.pk, "refused_rows": batch.rows_refused,
+                "batch": batch.pk, "refused_rows": batch.rows_refused, "encrypted": encrypted,
             })
             storage.failpoint("before_commit")
     except BaseException:
