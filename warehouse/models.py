@@ -105,3 +105,14 @@ class UsageLog(models.Model):
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["organisation", "at"])]
+
+
+class EngineChoice(models.Model):
+    """A resource too large for one machine is queried on Spark (the same query path, transpiled SQL)."""
+
+    class Engine(models.TextChoices):
+        DUCKDB = "duckdb", "DuckDB"
+        SPARK = "spark", "Spark"
+
+    resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="engine_choice")
+    engine = models.CharField(max_length=10, choices=Engine.choices, default=Engine.DUCKDB)

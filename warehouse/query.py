@@ -7,12 +7,9 @@ are the caller's receipt.
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
-import threading
 from dataclasses import dataclass, field
 
-import duckdb
 import pyarrow as pa
 from django.db import transaction
 
@@ -22,7 +19,7 @@ from core import permissions
 from core.actor import Actor
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 
-from . import crypto, masking, policy, storage
+from . import crypto, engines, masking, policy, storage
 from .models import Snapshot, UsageLog
 
 MAX_ROWS = 10_000
@@ -97,20 +94,6 @@ def _visible_items(resource: Resource, scope: Scope) -> list[tuple[str, str | No
     return out
 
 
-_local = threading.local()
-
-
-def _engine() -> duckdb.DuckDBPyConnection:
-    """One DuckDB connection per thread that cannot touch the file system: data reaches it only as
-    the Arrow dataset of the snapshot the query path hands over."""
-    con = getattr(_local, "con", None)
-    if con is None:
-        con = duckdb.connect(config={"enable_external_access": False, "python_enable_replacements": False, "threads": 2})
-        _local.con = con
-        atexit.register(con.close)
-    return con
-
-
 def _where(filters: dict[str, list[str] | tuple[str, ...]]) -> tuple[str, list]:
     clauses, params = [], []
     for column, values in filters.items():
@@ -130,6 +113,7 @@ def run(
     as_of: int | dt.datetime | None = None,
     limit: int = 1000,
     channel: str | None = None,
+    engine: str | None = None,
 ) -> Result:
     """Run one read on one resource within ``scope``. ``filters`` match raw values of key items (a
     per-record lookup); ``sql`` runs over the masked view ``data``."""
@@ -149,18 +133,26 @@ def run(
     projection = ", ".join(f"{expr} AS {masking._q(column)}" for column, expr in visible) or "NULL AS nothing"
     inner = f"SELECT {projection} FROM raw{where}"
     outer = tree.sql(dialect="duckdb") if tree is not None else "SELECT * FROM data"
-    con = _engine().cursor()
+    engine = engine or engine_for(resource)
     try:
-        con.register("raw", crypto.dataset(storage.absolute(snapshot.path), encrypted=snapshot.encrypted))
-        relation = con.execute(f"WITH data AS ({inner}) SELECT * FROM ({outer}) LIMIT {int(limit)}", params)
-        columns = [d[0] for d in relation.description]
-        rows = relation.fetchall()
-    except duckdb.Error as exc:
+        columns, rows = engines.ENGINES[engine](
+            storage.absolute(snapshot.path), encrypted=snapshot.encrypted,
+            sql=f"WITH data AS ({inner}) SELECT * FROM ({outer}) AS q LIMIT {int(limit)}", params=params,
+        )
+    except Exception as exc:  # an engine's own error on a query the policy let through (bad types, …)
+        if isinstance(exc, (PermissionDenied, ValidationFailed)):
+            raise
         raise ValidationFailed(f"查询执行失败：{str(exc).splitlines()[0][:200]}", field="sql", code="sql_error") from None
-    finally:
-        con.close()
     event = _log(actor, resource, snapshot, scope, columns, len(rows), sql or _describe(filters), channel)
     return Result(columns, rows, snapshot, event.seq, event.hash)
+
+
+def engine_for(resource: Resource) -> str:
+    """DuckDB unless the resource is configured as large (then Spark)."""
+    from .models import EngineChoice
+
+    choice = EngineChoice.objects.filter(resource=resource).values_list("engine", flat=True).first()
+    return choice or "duckdb"
 
 
 def _describe(filters: dict) -> str:
