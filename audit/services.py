@@ -68,6 +68,7 @@ def record(
         summary.update(detail)
     object_type, object_id = _object_ref(obj)
     now = timezone.now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # milliseconds survive every export format
     values = {
         "at": now,
         "actor_id": actor.user.pk if actor.user else None,

@@ -459,6 +459,45 @@ def data_gc():
     click.echo(f"removed {len(removed)} unreferenced snapshot director{'y' if len(removed) == 1 else 'ies'}")
 
 
+# --- backups -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("dest", type=click.Path(file_okay=False))
+def backup(dest):
+    """Back up metadata and data to DEST (a new directory), with a checksum manifest."""
+    _django()
+    from pathlib import Path
+
+    from gongshu.backup import BackupError, create
+
+    try:
+        create(Path(dest), echo=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.option("--verify-only", is_flag=True, help="only check the backup's checksums")
+def restore(src, verify_only):
+    """Restore a backup into a fresh, migrated installation (verified before and after)."""
+    _django()
+    from pathlib import Path
+
+    from gongshu.backup import BackupError, verify
+    from gongshu.backup import restore as do_restore
+
+    try:
+        if verify_only:
+            manifest = verify(Path(src))
+            click.echo(f"ok: {len(manifest['files'])} files verified")
+            return
+        do_restore(Path(src), echo=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 # --- accounts --------------------------------------------------------------------------------
 
 
