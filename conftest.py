@@ -29,6 +29,24 @@ def _isolated_files(settings, tmp_path):
 
 
 @pytest.fixture
+def sign_in(client, city):
+    """``sign_in("bureau")``: the test client signed in as that demo user, past the TOTP step for admins."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def sign_in(username):
+        user = city.user(username)
+        client.force_login(user)
+        device = TOTPDevice.objects.filter(user=user).first()
+        if device:
+            session = client.session
+            session["otp_device_id"] = device.persistent_id
+            session.save()
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
 def committed_demo(transactional_db):
     """The demo city on committed data (for a live server or a child process); the test database is
     flushed afterwards, so such tests are marked ``flushes`` and run last."""

@@ -53,13 +53,8 @@ def test_derived_lists_take_no_manual_entries(city):
     assert exc.value.field == "kind"
 
 
-def test_list_exports(client, city):
-    client.force_login(city.user("bureau"))
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    session = client.session
-    session["otp_device_id"] = TOTPDevice.objects.get(user__username="bureau").persistent_id
-    session.save()
+def test_list_exports(client, sign_in):
+    sign_in("bureau")
     response = client.get("/catalog/lists/responsibility.csv", {"year": YEAR})
     assert response.status_code == 200 and response.content.startswith(b"\xef\xbb\xbf")
     assert "户籍人口基本信息" in response.content.decode("utf-8-sig")

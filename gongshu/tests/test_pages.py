@@ -1,7 +1,6 @@
 """Every page renders for the roles that use it (and refuses those that may not)."""
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from catalog.models import Resource
 from workflow.models import Case
@@ -9,20 +8,9 @@ from workflow.models import Case
 pytestmark = pytest.mark.django_db
 
 
-def _as(client, city, username):
-    user = city.user(username)
-    client.force_login(user)
-    device = TOTPDevice.objects.filter(user=user).first()
-    if device:
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-    return client
-
-
 @pytest.mark.parametrize("username", ["bureau", "centre", "officer", "staff", "operator", "public", "supervisor", "expert"])
-def test_pages_render_for_every_role(client, city, username):
-    _as(client, city, username)
+def test_pages_render_for_every_role(client, city, sign_in, username):
+    sign_in(username)
     household = Resource.objects.get(name="户籍人口基本信息")
     case = Case.objects.filter(subject_id=str(household.pk)).first()
     pages = ["/", "/catalog/", "/catalog/?q=户籍&grade=important", f"/catalog/{household.pk}/",
@@ -35,13 +23,13 @@ def test_pages_render_for_every_role(client, city, username):
     assert case_page.status_code == (200 if username in ("bureau", "centre", "officer", "staff", "supervisor") else 404)
 
 
-def test_oversight_is_for_the_bureau(client, city):
-    assert _as(client, city, "bureau").get("/catalog/oversight/").status_code == 200
+def test_oversight_is_for_the_bureau(client, sign_in):
+    assert sign_in("bureau").get("/catalog/oversight/").status_code == 200
     client.logout()
-    assert _as(client, city, "officer").get("/catalog/oversight/").status_code == 403
+    assert sign_in("officer").get("/catalog/oversight/").status_code == 403
 
 
-def test_english_is_the_second_language(client, city):
-    _as(client, city, "officer")
+def test_english_is_the_second_language(client, sign_in):
+    sign_in("officer")
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert client.get("/catalog/").status_code == 200

@@ -5,7 +5,6 @@ import random
 
 import pytest
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from catalog.models import Resource
 from core.actor import system_actor
@@ -114,18 +113,8 @@ def test_usage_logs_per_agency(client, city, household):
     assert not any(log["purpose"] == "统计" for log in other)
 
 
-def _login(client, city, username):
-    user = city.user(username)
-    client.force_login(user)
-    device = TOTPDevice.objects.filter(user=user).first()
-    if device:
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-
-
-def test_upload_page_publishes_and_shows_the_error_report(client, city, household, tmp_path):
-    _login(client, city, "officer")
+def test_upload_page_publishes_and_shows_the_error_report(client, city, sign_in, household, tmp_path):
+    sign_in("officer")
     rng = random.Random(8)
     lines = ["公民身份号码,姓名,性别,出生日期,民族,户籍地址,户号,户籍地区划代码"]
     for i in range(300):
@@ -145,6 +134,6 @@ def test_upload_page_publishes_and_shows_the_error_report(client, city, househol
         assert client.get(path).status_code == 200
 
 
-def test_another_agency_sees_no_batches(client, city, household):
-    _login(client, city, "cdo_civil_affairs")
+def test_another_agency_sees_no_batches(client, sign_in, household):
+    sign_in("cdo_civil_affairs")
     assert client.get(f"/data/{household.pk}/").status_code == 404
