@@ -156,3 +156,37 @@ def test_search_open_and_compare_versions_in_the_browser(browser, live_server, d
     items = page.inner_text("#item-changes")
     assert "曾用名" in items and "新增" in items
     _shot(page, "catalog-compare")
+
+
+def test_upload_a_gbk_file_and_read_the_error_report(browser, live_server, demo_city, tmp_path):
+    """A1, A3 in the UI: a data officer uploads a GBK CSV; problem rows are listed; the snapshot is published."""
+    import random
+
+    from catalog.models import Resource
+    from core.identifiers import random_citizen_id
+
+    household = Resource.objects.get(name="户籍人口基本信息")
+    rng = random.Random(12)
+    lines = ["公民身份号码,姓名,性别,出生日期,民族,户籍地址,户号,户籍地区划代码"]
+    for i in range(400):
+        cid = random_citizen_id(rng, "230505")
+        gender = "男" if int(cid[16]) % 2 else "女"
+        lines.append(f"{cid},王芳,{gender},{cid[6:10]}-{cid[10:12]}-{cid[12:14]},汉族,双鸭山市四方台区振兴路{i}号,H{i},230505")
+    bad = lines[7].split(",")
+    bad[0] = bad[0][:-1] + ("0" if bad[0][-1] != "0" else "1")
+    lines[7] = ",".join(bad)
+    path = tmp_path / "户籍人口.csv"
+    path.write_bytes("\n".join(lines).encode("gbk"))
+
+    page = _session(browser, live_server, "officer")
+    page.goto(f"{live_server.url}/data/{household.pk}/")
+    page.set_input_files("#upload input[type=file]", str(path))
+    page.click("#upload button[type=submit]")
+    page.wait_for_selector("#batch-status")
+    assert "已发布" in page.inner_text("#batch-status")
+    issues = page.inner_text("#issues")
+    assert "check_digit" in issues and "8" in issues  # row 8 of the file (header is row 1)
+    _shot(page, "data-batch")
+    page.goto(f"{live_server.url}/data/")
+    assert "户籍人口基本信息" in page.inner_text("#freshness")
+    _shot(page, "data-freshness")
