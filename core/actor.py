@@ -27,19 +27,26 @@ class Actor:
     channel: str = "web"  # web | api | cli | system
     request_id: str = ""
 
+    name: str = ""  # for actors that are not users: a front-end machine
+
     @property
     def is_system(self) -> bool:
-        return self.user is None
+        return "system" in self.roles
 
     @property
     def label(self) -> str:
-        return self.user.username if self.user else "system"
+        return self.user.username if self.user else (self.name or "system")
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
     def rid(self) -> str:
         return self.request_id or current_request_id()
+
+
+def machine_actor(organisation, name: str, roles: frozenset[str], *, channel: str, request_id: str = "") -> Actor:
+    """An agency's machine acting for its organisation (a front-end machine pushing batches)."""
+    return Actor(user=None, organisation=organisation, roles=roles, channel=channel, request_id=request_id, name=name)
 
 
 def system_actor(channel: str = "system") -> Actor:

@@ -48,6 +48,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.PUBLIC_USER: {"catalog.view", "tokens.manage"},
     Role.SUPERVISOR: {"catalog.view", "catalog.view_drafts", "cases.view", "audit.view", "tokens.manage"},
     Role.EXPERT: {"catalog.view", "tokens.manage"},
+    # not a person's role: a registered front-end machine of an agency (A1, 前置机)
+    "front_end_machine": {"data.ingest"},
 }
 
 

@@ -459,6 +459,49 @@ def data_gc():
     click.echo(f"removed {len(removed)} unreferenced snapshot director{'y' if len(removed) == 1 else 'ies'}")
 
 
+# --- front-end machine (the agency side) ----------------------------------------------------
+
+
+@main.group()
+def frontend():
+    """An agency's front-end machine (前置机): its key pair."""
+
+
+@frontend.command("keygen")
+@click.argument("keyfile", type=click.Path(dir_okay=False))
+def frontend_keygen(keyfile):
+    """Write a new private key to KEYFILE and print the public key to register with the platform."""
+    from pathlib import Path
+
+    from warehouse.frontend import keygen
+
+    if Path(keyfile).exists():
+        raise click.ClickException(f"{keyfile} exists")
+    click.echo(keygen(Path(keyfile)))
+
+
+@main.command()
+@click.argument("resource")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--url", required=True, help="the platform, e.g. https://data.city.gov.cn")
+@click.option("--machine", type=int, required=True, help="the front-end machine's id at the platform")
+@click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False), required=True, help="private key file")
+@click.option("--mode", type=click.Choice(["full", "delta"]), default="full", show_default=True)
+@click.option("--encoding", default=None)
+def push(resource, file, url, machine, key_path, mode, encoding):
+    """Push FILE for RESOURCE (catalog code) from a front-end machine, signed with its key."""
+    import json
+    from pathlib import Path
+
+    from warehouse.frontend import push as do_push
+
+    status, answer = do_push(url, machine=machine, key_path=Path(key_path), resource=resource, file=Path(file),
+                             mode=mode, encoding=encoding)
+    click.echo(json.dumps(answer, ensure_ascii=False))
+    if status != 201:
+        sys.exit(1)
+
+
 # --- backups -------------------------------------------------------------------------------
 
 

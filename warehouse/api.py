@@ -130,3 +130,42 @@ class UsageOut(Schema):
 def usage_logs(request, organisation: int | None = None):
     """A6: usage logs per agency."""
     return list(selectors.usage_logs(request.actor, organisation=organisation)[:500])
+
+
+class FrontEndIn(Schema):
+    name: str = Field(max_length=100)
+    public_key: str = Field(description="Ed25519 public key, base64 of the 32 raw bytes (gongshu frontend keygen)")
+
+
+class FrontEndOut(Schema):
+    id: int
+    name: str
+    public_key: str
+    created_at: dt.datetime
+
+
+@router.post("/front-ends", response={201: FrontEndOut})
+def register_front_end(request, payload: FrontEndIn):
+    """An agency registers its front-end machine's public key."""
+    return Status(201, services.register_front_end(request.actor, name=payload.name, public_key=payload.public_key))
+
+
+@router.post("/push", response={201: BatchDetail, 422: BatchDetail}, auth=None)
+def push(request, resource: str, mode: str = "full", filename: str = "push.csv", encoding: str | None = None):
+    """A1 front-end machine push: the body is the file; the request is signed by the machine's key."""
+    import tempfile
+    from pathlib import Path
+
+    from catalog.models import Resource
+
+    body = request.body
+    actor = services.authenticate_push(headers=request.headers, method=request.method, path_with_query=request.get_full_path(),
+                                       body=body, request_id=getattr(request, "request_id", ""))
+    target = Resource.objects.filter(code=resource).first()
+    if target is None:
+        raise ValidationFailed("没有这个目录", field="resource")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(filename).name
+        path.write_bytes(body)
+        batch = services.ingest_file(actor, target, path, filename=filename, encoding=encoding, mode=mode, channel="front_end")
+    return Status(201 if batch.status == "published" else 422, batch)

@@ -116,3 +116,27 @@ class EngineChoice(models.Model):
 
     resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="engine_choice")
     engine = models.CharField(max_length=10, choices=Engine.choices, default=Engine.DUCKDB)
+
+
+class FrontEndMachine(BaseModel):
+    """An agency-side front-end machine (前置机, A1): pushes batches signed with its Ed25519 key."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="front_end_machines")
+    name = models.CharField(_("名称"), max_length=100)
+    public_key = models.TextField(_("公钥"), help_text="Ed25519, base64 of the 32 raw bytes")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_push_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="front_end_unique")]
+
+
+class PushNonce(models.Model):
+    """Nonces already used by a machine within the accepted clock window: a replayed push is refused."""
+
+    machine = models.ForeignKey(FrontEndMachine, on_delete=models.CASCADE)
+    nonce = models.CharField(max_length=64)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["machine", "nonce"], name="push_nonce_unique")]

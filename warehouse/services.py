@@ -297,3 +297,66 @@ def purge_usage_logs(actor: Actor) -> int:
                 "deleted": count, "before": cutoff, "rule": "usage_log.retention",
             })
     return count
+
+
+# --- front-end machines (A1) --------------------------------------------------------------------
+
+
+@service
+def register_front_end(actor: Actor, *, name: str, public_key: str):
+    """The agency registers the public key of its front-end machine."""
+    import base64
+    import binascii
+
+    from .models import FrontEndMachine
+
+    permissions.require(actor, "data.ingest", organisation=actor.organisation)
+    try:
+        raw = base64.b64decode(public_key, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ValidationFailed("公钥须为 Ed25519 公钥（32 字节，Base64）", field="public_key")
+    if not name.strip():
+        raise ValidationFailed("请填写前置机名称", field="name")
+    if FrontEndMachine.objects.filter(organisation=actor.organisation, name=name.strip()).exists():
+        raise Conflict("同名前置机已登记", field="name")
+    machine = FrontEndMachine.objects.create(organisation=actor.organisation, name=name.strip(), public_key=public_key)
+    record(actor, "warehouse.register_front_end", machine, after={"name": machine.name})
+    return machine
+
+
+def authenticate_push(*, headers, method: str, path_with_query: str, body: bytes, request_id: str = "") -> Actor:
+    """The machine's organisation as the actor, if the push is signed by a registered, unrevoked machine,
+    fresh, and not a replay; otherwise a refusal (audited)."""
+    from core.actor import machine_actor, system_actor
+    from core.errors import NotAuthenticated
+
+    from . import frontend
+    from .models import FrontEndMachine, PushNonce
+
+    window = dt.timedelta(seconds=settings.GONGSHU_PUSH_WINDOW_SECONDS)
+    machine_id, timestamp, nonce, signature = (headers.get(h, "") for h in frontend.HEADERS)
+    try:
+        machine = FrontEndMachine.objects.select_related("organisation__region").filter(pk=int(machine_id or 0)).first()
+        if machine is None or machine.revoked_at is not None:
+            raise NotAuthenticated("前置机未登记或已停用", code="machine_unknown")
+        if not frontend.within_window(timestamp, window):
+            raise NotAuthenticated("请求时间超出允许范围", code="stale_request")
+        if not (8 <= len(nonce) <= 64):
+            raise NotAuthenticated("缺少随机数", code="nonce_missing")
+        if not frontend.verify_signature(machine.public_key, signature, frontend.message(method, path_with_query, timestamp, nonce, body)):
+            raise NotAuthenticated("签名无效", code="bad_signature")
+        with transaction.atomic():
+            PushNonce.objects.filter(at__lt=timezone.now() - 2 * window).delete()
+            if PushNonce.objects.filter(machine=machine, nonce=nonce).exists():
+                raise NotAuthenticated("重放的请求", code="replayed")
+            PushNonce.objects.create(machine=machine, nonce=nonce)
+            FrontEndMachine.objects.filter(pk=machine.pk).update(last_push_at=timezone.now())
+    except NotAuthenticated as exc:
+        from audit.services import record_refusal
+
+        record_refusal(system_actor("api"), "warehouse.authenticate_push", exc, ("warehouse.frontendmachine", machine_id))
+        raise
+    return machine_actor(machine.organisation, f"front-end:{machine.name}", frozenset({"front_end_machine"}),
+                         channel="api", request_id=request_id)
