@@ -24,7 +24,14 @@ def purge_usage_logs() -> str:
     return f"{purge_usage_logs(system_actor('system'))} usage log(s) past retention removed"
 
 
-SCHEDULE = [("raise_overdue", raise_overdue), ("flag_stale_data", flag_stale_data), ("purge_usage_logs", purge_usage_logs)]
+def run_extractions() -> str:
+    from core.actor import system_actor
+    from warehouse.services import run_due_extractions
+
+    return f"{run_due_extractions(system_actor('system'))} extraction(s) run"
+
+
+SCHEDULE = [("run_extractions", run_extractions), ("raise_overdue", raise_overdue), ("flag_stale_data", flag_stale_data), ("purge_usage_logs", purge_usage_logs)]
 
 
 def run_scheduled():

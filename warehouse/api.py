@@ -169,3 +169,28 @@ def push(request, resource: str, mode: str = "full", filename: str = "push.csv",
         path.write_bytes(body)
         batch = services.ingest_file(actor, target, path, filename=filename, encoding=encoding, mode=mode, channel="front_end")
     return Status(201 if batch.status == "published" else 422, batch)
+
+
+class ExtractionIn(Schema):
+    kind: str = Field(description="postgresql or sqlite")
+    dsn: str = Field(description="connection string; stored sealed with the platform's master key")
+    table: str
+    mode: str = "full"
+    watermark_column: str = ""
+    interval_minutes: int = 1440
+
+
+class ExtractionOut(Schema):
+    id: int
+    kind: str
+    table: str
+    mode: str
+    watermark_column: str
+    interval_minutes: int
+
+
+@router.post("/{resource_id}/extractions", response={201: ExtractionOut})
+def register_extraction(request, resource_id: int, payload: ExtractionIn):
+    """A1 database extraction: the platform reads the agency's table on a schedule (full or incremental)."""
+    resource = catalog_selectors.access_resource(request.actor, resource_id)
+    return Status(201, services.register_extraction(request.actor, resource, **payload.dict()))

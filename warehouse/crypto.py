@@ -48,6 +48,15 @@ def _open(key: bytes, sealed: bytes, aad: bytes) -> bytes:
     return decryptor.update(body[:-16]) + decryptor.finalize()
 
 
+def seal(plaintext: bytes, purpose: bytes) -> bytes:
+    """Encrypt a secret at rest (a connection string) with the master key."""
+    return _seal(_master_key(), plaintext, purpose)
+
+
+def unseal(sealed: bytes, purpose: bytes) -> bytes:
+    return _open(_master_key(), sealed, purpose)
+
+
 class _KeyFileKms(pe.KmsClient):
     """Wraps Parquet data keys with the master key (a key service would take this place in production)."""
 

@@ -140,3 +140,25 @@ class PushNonce(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["machine", "nonce"], name="push_nonce_unique")]
+
+
+class ExtractionSource(BaseModel):
+    """Database extraction (A1): an agency database read on a schedule, fully or by a watermark column."""
+
+    class Kind(models.TextChoices):
+        POSTGRESQL = "postgresql", "PostgreSQL"
+        SQLITE = "sqlite", "SQLite"
+
+    class Mode(models.TextChoices):
+        FULL = "full", _("全量")
+        INCREMENTAL = "incremental", _("增量（按时间戳列）")
+
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="extraction_sources")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    dsn_sealed = models.TextField(help_text="the connection string, encrypted with the platform's master key")
+    table = models.CharField(_("表"), max_length=128)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.FULL)
+    watermark_column = models.CharField(_("时间戳列"), max_length=64, blank=True)
+    watermark = models.CharField(max_length=64, blank=True)
+    interval_minutes = models.PositiveIntegerField(_("抽取间隔（分钟）"), default=1440)
+    last_run_at = models.DateTimeField(null=True, blank=True)
