@@ -5,7 +5,9 @@ from workflow.engine import CaseType, State, Transition, register
 
 BUREAU = frozenset({Role.BUREAU_ADMIN})
 CENTRE = frozenset({Role.SERVICE_CENTRE_STAFF})
-OFFICER = frozenset({Role.DATA_OFFICER})
+# Whoever submits an entry for its provider: an agency's data officer, or the service centre for the
+# base and theme databases it builds (SYS Art. 19).
+OFFICER = frozenset({Role.DATA_OFFICER, Role.SERVICE_CENTRE_STAFF})
 
 
 def _hooks():

@@ -40,7 +40,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "catalog.review", "catalog.view", "catalog.view_drafts", "cases.view", "tokens.manage",
         "workdays.edit", "audit.view", "organisations.manage",
     },
-    Role.SERVICE_CENTRE_STAFF: {"catalog.verify", "catalog.view", "catalog.view_drafts", "cases.view", "tokens.manage"},
+    # The service centre also provides what it consolidates: base and theme databases (SYS Art. 19).
+    Role.SERVICE_CENTRE_STAFF: {"catalog.verify", "catalog.view", "catalog.view_drafts", "cases.view", "tokens.manage",
+                                "catalog.draft", "catalog.submit", "data.ingest"},
     Role.DATA_OFFICER: {"catalog.draft", "catalog.submit", "catalog.view", "tokens.manage", "data.ingest"},
     Role.AGENCY_STAFF: {"catalog.draft", "catalog.view", "tokens.manage", "data.ingest"},
     Role.OPERATOR_STAFF: {"catalog.view", "tokens.manage"},

@@ -53,6 +53,7 @@ class Rulebook:
     sources: dict[str, SourceDesignation]
     sources_article: str
     grading: dict  # the default classification and grading scheme (seeded into the database)
+    bases: dict  # base databases (A5): key and fields, each from a basic data type's item
 
     def rule(self, key: str) -> Rule:
         try:
@@ -86,7 +87,8 @@ def _load(path: Path) -> Rulebook:
         key: SourceDesignation(key, spec["label"], spec.get("article", src.get("article", "")), tuple(spec["sectors"]))
         for key, spec in (src.get("designations") or {}).items()
     }
-    return Rulebook(data["name"], data.get("title", data["name"]), rules, sources, src.get("article", ""), data.get("grading") or {})
+    return Rulebook(data["name"], data.get("title", data["name"]), rules, sources, src.get("article", ""), data.get("grading") or {},
+                    data.get("bases") or {})
 
 
 def _path(name: str) -> Path:

@@ -448,6 +448,24 @@ def data_query(resource, sql, keys, purpose, as_of, limit):
     click.echo(f"-- {len(result.rows)} rows from snapshot v{result.snapshot.version}; receipt #{result.audit_seq} {result.audit_hash}", err=True)
 
 
+@data.command("build-base")
+@click.argument("base", type=click.Choice(["population", "legal_entity"]))
+def data_build_base(base):
+    """Consolidate a base database (A5) from the statutory sources into a new snapshot."""
+    _django()
+    from core.actor import system_actor
+    from core.errors import GongshuError
+    from warehouse.bases import build
+
+    try:
+        batch = build(system_actor("cli"), base)
+    except GongshuError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{batch.resource.name}: {batch.status}, {batch.rows_accepted} rows; {batch.message}")
+    if batch.status != "published":
+        sys.exit(1)
+
+
 @data.command("gc")
 def data_gc():
     """Remove snapshot files no committed snapshot refers to (left by a crash)."""

@@ -296,16 +296,18 @@ def _publish(resource, officer, reviewers) -> None:
     transition(reviewers["bureau"], case, "publish", comment="复核通过")
 
 
+def _reviewers(orgs) -> dict:
+    return {
+        "bureau": act_as(User.objects.get(username="bureau"), orgs["双鸭山市数据局"].pk, channel="cli"),
+        "centre": act_as(User.objects.get(username="centre"), orgs["双鸭山市大数据中心"].pk, channel="cli"),
+    }
+
+
 def _ensure_resources(actor, orgs) -> list:
     from catalog.models import Resource
     from catalog.services import draft_resource
 
-    bureau_user = User.objects.get(username="bureau")
-    centre_user = User.objects.get(username="centre")
-    reviewers = {
-        "bureau": act_as(bureau_user, orgs["双鸭山市数据局"].pk, channel="cli"),
-        "centre": act_as(centre_user, orgs["双鸭山市大数据中心"].pk, channel="cli"),
-    }
+    reviewers = _reviewers(orgs)
     created = []
     for sector, fields, items in RESOURCES:
         provider = next(o for o in orgs.values() if o.sector == sector and o.region.code == CITY[0])
@@ -380,15 +382,17 @@ _KINDS = {
 }
 
 
-def _synthetic_rows(resource, rng: random.Random, n: int) -> tuple[list[str], list[list]]:
-    """Plausible rows for any entry, from its items: identifiers with valid check digits, dates that agree."""
+def _synthetic_rows(resource, rng: random.Random, n: int, people: list[str] | None = None) -> tuple[list[str], list[list]]:
+    """Plausible rows for any entry, from its items: identifiers with valid check digits, dates that agree.
+    With ``people``, the citizen-ID key is drawn from them (the same residents across sources)."""
+    chosen = rng.sample(people, n) if people and len(people) >= n else None
     surnames, given = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗", ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "秀英", "桂兰"]
     districts = [c for c, _ in COUNTIES]
     items = list(resource.items.order_by("position"))
     rows = []
     for i in range(n):
-        division = rng.choice(districts)
-        cid = identifiers.random_citizen_id(rng, division)
+        cid = chosen[i] if chosen else identifiers.random_citizen_id(rng, rng.choice(districts))
+        division = cid[:6]
         row = []
         for item in items:
             column, kind = item.column, item.sensitivity
@@ -430,6 +434,8 @@ def _ingest(folder: Path, echo) -> None:
 
     actor = system_actor("cli")
     rng = random.Random(7)
+    with (folder / _FILES["户籍人口基本信息"][0]).open(encoding="gbk") as fh:
+        people = [row[0] for row in list(csv.reader(fh))[1:]]
     for name in list(_FILES) + _GENERATED:
         resource = Resource.objects.filter(name=name).first()
         if resource is None or resource.snapshots.exists():
@@ -438,11 +444,48 @@ def _ingest(folder: Path, echo) -> None:
             filename, _ = _FILES[name]
         else:
             filename = f"{resource.code}.csv"
-            header, rows = _synthetic_rows(resource, rng, 500)
+            header, rows = _synthetic_rows(resource, rng, 500, people)
             with (folder / filename).open("w", encoding="utf-8", newline="") as fh:
                 csv.writer(fh).writerows([header] + rows)
         batch = ingest_file(actor, resource, folder / filename)
         echo(f"  {name}: {batch.status}, {batch.rows_accepted} rows")
+
+
+BASES = {
+    "population": ("人口基础库", "以公民身份号码为标识，归集户籍、社会保险、死亡登记等法定数源数据形成的人口基础库。", "P1", [
+        ("公民身份号码", "citizen_id", _STRING, True, True), ("姓名", "name", _STRING, False, True),
+        ("性别", "gender", _STRING, False, False), ("出生日期", "birth_date", _DATE, False, False),
+        ("户籍地址", "address", _STRING, False, False), ("户籍地区划代码", "region_code", _STRING, False, False),
+        ("社保参保状态", "insurance_status", _STRING, False, False), ("死亡日期", "death_date", _DATE, False, False),
+    ], {"citizen_id": "important"}),
+    "legal_entity": ("法人基础库", "以统一社会信用代码为标识，归集市场主体登记等法定数源数据形成的法人基础库。", "O1", [
+        ("统一社会信用代码", "uscc", _STRING, True, True), ("名称", "entity_name", _STRING, False, True),
+        ("主体类型", "entity_type", _STRING, False, False), ("法定代表人", "legal_representative", _STRING, False, False),
+        ("成立日期", "established_on", _DATE, False, False), ("住所", "address", _STRING, False, False),
+        ("登记状态", "status", _STRING, False, False),
+    ], {"legal_representative": "general_public", "address": "general_public"}),
+}
+
+
+def _ensure_bases(reviewers, echo) -> None:
+    """The service centre catalogs and builds the population and legal-entity bases (A5, SYS Art. 19)."""
+    from catalog.models import Resource
+    from catalog.services import draft_resource
+    from warehouse.bases import build
+
+    centre = reviewers["centre"]
+    for key, (name, summary, category, rows, overrides) in BASES.items():
+        resource = Resource.objects.filter(name=name).first()
+        if resource is None:
+            resource = draft_resource(centre, fields={
+                "name": name, "summary": summary, "data_format": "table", "industry_category": "S", "category": category,
+                "update_frequency": "daily", "share_type": "conditional", "share_conditions": "按基础库共享规则，依法履职需要时申请",
+                "share_methods": ["api"], "legal_basis": "《双鸭山市公共数据管理暂行办法》第十九条",
+            }, items=_items(*rows, grade="general_internal", category=category, overrides=overrides))
+            _publish(resource, centre, reviewers)
+        if not resource.snapshots.exists():
+            batch = build(system_actor("cli"), key)
+            echo(f"  {name}: {batch.status}, {batch.rows_accepted} rows")
 
 
 def load(echo=print) -> str:
@@ -459,6 +502,7 @@ def load(echo=print) -> str:
     rows = _write_rows(created)
     echo(f"synthetic rows: {rows}")
     _ingest(rows, echo)
+    _ensure_bases(_reviewers(orgs), echo)
     return summary()
 
 

@@ -13,6 +13,7 @@ class Batch(BaseModel):
         API = "api", _("接口推送")
         FRONT_END = "front_end", _("前置机推送")
         EXTRACT = "extract", _("库表抽取")
+        CONSOLIDATE = "consolidate", _("基础库归集")
 
     class Mode(models.TextChoices):
         FULL = "full", _("全量")
@@ -162,3 +163,16 @@ class ExtractionSource(BaseModel):
     watermark = models.CharField(max_length=64, blank=True)
     interval_minutes = models.PositiveIntegerField(_("抽取间隔（分钟）"), default=1440)
     last_run_at = models.DateTimeField(null=True, blank=True)
+
+
+class Provenance(models.Model):
+    """Where a column of a consolidated snapshot (a base database, A5) comes from."""
+
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="provenance")
+    column = models.CharField(max_length=64)
+    source_resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+")
+    source_snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="+")
+    source_item = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["snapshot", "column"]
