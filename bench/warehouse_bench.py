@@ -68,6 +68,9 @@ def run():
         rng = random.Random(3)
         scope = query.scope_for(actor, household, purpose="基准测试")
         keys = [rng.choice(ids) for _ in range(LOOKUPS)]
+        from warehouse import lookup
+
+        lookup.warm(batch.snapshot, "citizen_id")  # steady state: the key index of a published snapshot is warm
         query.run(actor, household, scope=scope, filters={"citizen_id": keys[0]})
         started = time.perf_counter()
         for key in keys:
@@ -90,6 +93,6 @@ def run():
         for key in keys:
             con.execute("SELECT * FROM t WHERE citizen_id = ?", [key]).fetchall()
         art = LOOKUPS / (time.perf_counter() - started)
-        rows.append((f"lookup by key, {ROWS // 10**6}M rows, full query path vs DuckDB ART index", ours, art, "/s"))
+        rows.append((f"lookup by key, {ROWS // 10**6}M rows, full query path (warm) vs DuckDB ART index", ours, art, "/s"))
         rows.append(("  (bare DuckDB point query on the Parquet file, for reference)", bare_parquet, art, "/s"))
     return rows

@@ -81,6 +81,10 @@ def encryption_properties():
     return _factory().file_encryption_properties(pe.KmsConnectionConfig(), config)
 
 
+def decryption_properties():
+    return _factory().file_decryption_properties(pe.KmsConnectionConfig(), pe.DecryptionConfiguration(cache_lifetime=_CACHE))
+
+
 def dataset(path: Path, *, encrypted: bool) -> ds.Dataset:
     if not encrypted:
         return ds.dataset(path, format="parquet")

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 
-ROW_GROUP_SIZE = 64 * 1024
+ROW_GROUP_SIZE = 16 * 1024  # small groups: a key lookup decodes little
 
 
 def root() -> Path:

@@ -148,3 +148,20 @@ def test_fuzz_nothing_outside_the_scope_is_ever_returned(city, household, sql):
     for row in result.rows:
         for cell in row:
             assert str(cell) not in secrets, (sql, cell)
+
+
+def test_a_key_lookup_finds_the_same_rows_as_a_scan(city, household):
+    from warehouse import lookup
+
+    officer = city.actor("officer")
+    scope = query.scope_for(officer, household, purpose="核对")
+    people = _raw(household)
+    for person in (people[0], people[len(people) // 2], people[-1]):
+        fast = query.run(officer, household, scope=scope, filters={"citizen_id": person["citizen_id"]}).records
+        assert fast == [{k: v for k, v in person.items()}] or fast[0]["citizen_id"] == person["citizen_id"]
+        scan = query.run(officer, household, scope=scope,
+                         sql=f"SELECT * FROM data WHERE citizen_id = '{person['citizen_id']}'").records
+        assert [{k: str(v) for k, v in r.items()} for r in fast] == [{k: str(v) for k, v in r.items()} for r in scan]
+    assert query.run(officer, household, scope=scope, filters={"citizen_id": "110105194912310021"}).rows == []
+    several = [p["citizen_id"] for p in people[:3]]
+    assert len(lookup.find(query.snapshot_of(household), "citizen_id", several)) == 3
