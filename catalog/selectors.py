@@ -137,6 +137,8 @@ def projects(actor: Actor) -> QuerySet:
     from .models import Project
 
     qs = Project.objects.select_related("owner").prefetch_related("resources")
-    if actor.is_system or permissions.can(actor, "catalog.view_drafts"):
-        return qs.filter(owner__region__path__startswith=actor.organisation.region.path) if not actor.is_system else qs
+    if actor.is_system:
+        return qs
+    if permissions.can(actor, "catalog.view_drafts"):
+        return qs.filter(owner__region__path__startswith=actor.organisation.region.path)
     return qs.filter(owner=actor.organisation)

@@ -1,7 +1,6 @@
 """A1, A3, A4, C6: deliveries in every format are checked whole, published as snapshots or refused."""
 
 import csv
-import io
 import json
 import random
 
