@@ -31,5 +31,7 @@ def test_oversight_is_for_the_bureau(client, sign_in):
 
 def test_english_is_the_second_language(client, sign_in):
     sign_in("officer")
+    assert "公共数据资源目录" in client.get("/catalog/").content.decode()  # zh-Hans by default
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    assert client.get("/catalog/").status_code == 200
+    page = client.get("/catalog/").content.decode()
+    assert "Public data resource catalog" in page and "Sign out" in page and "Unconditional sharing" in page
