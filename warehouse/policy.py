@@ -9,9 +9,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-logging.getLogger("sqlglot").setLevel(logging.ERROR)  # hostile input is expected; refusals are ours to report
-
 from core.errors import PermissionDenied, ValidationFailed
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)  # hostile input is expected; refusals are ours to report
 
 TABLE = "data"
 MAX_SQL = 20_000

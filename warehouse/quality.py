@@ -105,10 +105,11 @@ def _valid_dates(year, month, day) -> np.ndarray:
     return (year >= 1800) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days)
 
 
-def citizen_id_invalid(values: pa.Array, today: dt.date | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(bad check digit or shape, bad date of birth) for GB 11643 citizen IDs, in numpy over the raw bytes."""
+def citizen_id_invalid(values: pa.Array, today: dt.date | None = None, *, shaped=None) -> tuple[np.ndarray, np.ndarray]:
+    """(bad check digit or shape, bad date of birth) for GB 11643 citizen IDs, in numpy over the raw bytes.
+    ``shaped``: the column's ``_fixed_width(values, 18)`` if the caller already has it."""
     n = len(values)
-    matrix, fits = _fixed_width(values, 18)
+    matrix, fits = shaped or _fixed_width(values, 18)
     digits = matrix[:, :17].astype(np.int32) - 48
     last = np.where(matrix[:, 17] == 120, 88, matrix[:, 17])  # a lower-case x is the same check character
     shape_ok = ((digits >= 0) & (digits <= 9)).all(axis=1) & (((last >= 48) & (last <= 57)) | (last == 88))
@@ -141,6 +142,14 @@ def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = Non
     its key columns, if the caller has it (duplicates are then neighbours)."""
     problems = Problems()
     n = table.num_rows
+    shapes: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def shaped(column: str, width: int):
+        """A column's fixed-width byte matrix, computed once for every rule that needs it."""
+        if (column, width) not in shapes:
+            shapes[(column, width)] = _fixed_width(table.column(column).combine_chunks(), width)
+        return shapes[(column, width)]
+
     for spec in columns:
         values = table.column(spec.column).combine_chunks()
         if not (spec.required or spec.identifier or spec.data_type != "string"):
@@ -149,16 +158,16 @@ def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = Non
         if spec.required:
             problems.add(spec.column, MISSING, ~present_np)
         if spec.data_type == "date":
-            dates, fits = _fixed_width(values, 10)
+            dates, fits = shaped(spec.column, 10)
             digits = dates[:, [0, 1, 2, 3, 5, 6, 8, 9]].astype(np.int32) - 48
-            shaped = ((digits >= 0) & (digits <= 9)).all(axis=1) & (dates[:, 4] == 45) & (dates[:, 7] == 45)
+            well_formed = ((digits >= 0) & (digits <= 9)).all(axis=1) & (dates[:, 4] == 45) & (dates[:, 7] == 45)
             good = np.zeros(n, dtype=bool)
-            good[fits] = shaped & _valid_dates(*_date_parts(digits))
+            good[fits] = well_formed & _valid_dates(*_date_parts(digits))
             problems.add(spec.column, TYPE, present_np & ~good)
         elif spec.data_type in _PATTERNS:
             problems.add(spec.column, TYPE, present_np & ~_np(pc.match_substring_regex(values, _PATTERNS[spec.data_type])))
         if spec.identifier == "citizen_id":
-            check_bad, birth_bad = citizen_id_invalid(values, today)
+            check_bad, birth_bad = citizen_id_invalid(values, today, shaped=shaped(spec.column, 18))
             problems.add(spec.column, CHECK_DIGIT, present_np & check_bad)
             problems.add(spec.column, BIRTH_DATE, present_np & birth_bad)
         elif spec.identifier == "uscc":
@@ -166,7 +175,7 @@ def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = Non
     keys = [c.column for c in columns if c.is_key]
     if keys and n:
         problems.add(keys[0], UNIQUE, duplicated(table, keys, order))
-    _consistency(table, columns, problems)
+    _consistency(table, columns, problems, shaped)
     return problems
 
 
@@ -197,16 +206,16 @@ def duplicated(table: pa.Table, keys: list[str], order: np.ndarray | None = None
     return ~is_first
 
 
-def _consistency(table: pa.Table, columns: list[Column], problems: Problems) -> None:
+def _consistency(table: pa.Table, columns: list[Column], problems: Problems, shaped) -> None:
     """A citizen ID carries the date of birth and the sex: other items must agree with it."""
     cid = next((c.column for c in columns if c.identifier == "citizen_id" and c.is_key), None)
     names = {c.column for c in columns}
     if cid is None or not ({"birth_date", "gender"} & names):
         return
     n = table.num_rows
-    ids, id_fits = _fixed_width(table.column(cid).combine_chunks(), 18)
+    ids, id_fits = shaped(cid, 18)
     if "birth_date" in names:
-        dates, date_fits = _fixed_width(table.column("birth_date").combine_chunks(), 10)
+        dates, date_fits = shaped("birth_date", 10)
         both = id_fits & date_fits
         # compare YYYYMMDD of the ID with YYYY-MM-DD of the item, byte by byte, on rows where both have a shape
         id_rows = np.flatnonzero(id_fits)

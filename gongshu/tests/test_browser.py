@@ -32,11 +32,6 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def demo_city(committed_demo):
-    pass
-
-
 def _session(browser, live_server, username):
     page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{live_server.url}/login/")
@@ -61,7 +56,7 @@ def _decide(page, live_server, number, button):
     page.wait_for_selector(".flash.success")
 
 
-def test_catalog_entry_slice_in_the_browser(browser, live_server, demo_city):
+def test_catalog_entry_slice_in_the_browser(browser, live_server, committed_demo):
     """C2 end to end in the UI; every step lands on the timeline with its audit event."""
     officer = _session(browser, live_server, "officer")
     officer.goto(f"{live_server.url}/catalog/new/")
@@ -131,7 +126,7 @@ def test_catalog_entry_slice_in_the_browser(browser, live_server, demo_city):
     _shot(officer, "catalog-list")
 
 
-def test_search_open_and_compare_versions_in_the_browser(browser, live_server, demo_city):
+def test_search_open_and_compare_versions_in_the_browser(browser, live_server, committed_demo):
     """C7 and C2 in the UI: search in Chinese, open the entry, compare its two versions."""
     page = _session(browser, live_server, "staff")
     page.goto(f"{live_server.url}/catalog/")
@@ -158,7 +153,7 @@ def test_search_open_and_compare_versions_in_the_browser(browser, live_server, d
     _shot(page, "catalog-compare")
 
 
-def test_upload_a_gbk_file_and_read_the_error_report(browser, live_server, demo_city, tmp_path):
+def test_upload_a_gbk_file_and_read_the_error_report(browser, live_server, committed_demo, tmp_path):
     """A1, A3 in the UI: a data officer uploads a GBK CSV; problem rows are listed; the snapshot is published."""
     import random
 
