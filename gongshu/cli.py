@@ -84,18 +84,24 @@ def serve(host, port, workers, no_worker):
 @main.command()
 @click.option("--once", is_flag=True, help="run the scheduled jobs once and exit")
 def worker(once):
-    """Run scheduled jobs: raising overdue cases to the bureau (every GONGSHU_WORKER_INTERVAL s)."""
+    """Run queued work (web uploads) as it comes, and the scheduled jobs (overdue cases, extractions,
+    stale data, usage-log retention) every GONGSHU_WORKER_INTERVAL s."""
     _django()
     from django.conf import settings
 
-    from gongshu.jobs import run_scheduled
+    from gongshu.jobs import run_queued, run_scheduled
 
+    due = 0.0
     while True:
-        for name, result in run_scheduled():
+        for name, result in run_queued():
             click.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {name}: {result}")
+        if time.monotonic() >= due:
+            for name, result in run_scheduled():
+                click.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {name}: {result}")
+            due = time.monotonic() + settings.GONGSHU_WORKER_INTERVAL
         if once:
             return
-        time.sleep(settings.GONGSHU_WORKER_INTERVAL)
+        time.sleep(settings.GONGSHU_WORKER_POLL_SECONDS)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -388,10 +394,11 @@ def data_ingest(resource, file, encoding, mode):
 
     from core.actor import system_actor
     from core.errors import GongshuError
+    from warehouse.models import Batch
     from warehouse.services import ingest_file
 
     target = _resource(resource)
-    stages = ["reading", "checking", "writing", "publishing"]
+    stages = Batch.STAGES
     with click.progressbar(length=len(stages), label=f"{target.name}", show_eta=False,
                            item_show_func=lambda s: s or "") as bar:
         def progress(stage):

@@ -1,4 +1,5 @@
-"""Scheduled jobs the worker runs. Each takes no arguments, is idempotent and returns a summary."""
+"""Jobs the worker runs: queued work users wait for, and scheduled jobs. Each takes no arguments, is
+idempotent and returns a summary."""
 
 from __future__ import annotations
 
@@ -32,6 +33,23 @@ def run_extractions() -> str:
 
 
 SCHEDULE = [("run_extractions", run_extractions), ("raise_overdue", raise_overdue), ("flag_stale_data", flag_stale_data), ("purge_usage_logs", purge_usage_logs)]
+
+
+def run_uploads() -> str:
+    from warehouse.services import run_queued_uploads
+
+    return f"{run_queued_uploads()} upload(s) checked"
+
+
+QUEUED = [("run_uploads", run_uploads)]
+
+
+def run_queued():
+    """Work users wait for: run as soon as the worker sees it; only reported when there was some."""
+    for name, job in QUEUED:
+        result = job()
+        if not result.startswith("0 "):
+            yield name, result
 
 
 def run_scheduled():

@@ -30,11 +30,10 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def run_duckdb(path: Path, *, encrypted: bool, sql: str, params: list, rows=None) -> tuple[list[str], list[tuple]]:
-    """``rows``: the raw rows already found by a key lookup (the SQL then only masks and projects them)."""
+def run_duckdb(path: Path, *, encrypted: bool, sql: str, params: list) -> tuple[list[str], list[tuple]]:
     con = _duckdb().cursor()
     try:
-        con.register("raw", rows if rows is not None else crypto.dataset(path, encrypted=encrypted))
+        con.register("raw", crypto.dataset(path, encrypted=encrypted))
         relation = con.execute(sql, params)
         return [d[0] for d in relation.description], relation.fetchall()
     finally:

@@ -43,7 +43,8 @@ class KeyIndex:
                 self._groups.move_to_end(i)
                 return self._groups[i]
         table = self.file.read_row_group(i)
-        keys = np.asarray(table.column(self.key).to_numpy(zero_copy_only=False), dtype=object)
+        # keys as fixed-width UTF-8 bytes: compact, and ordered as Parquet's statistics and str order them
+        keys = np.array([k.encode() if k is not None else b"" for k in table.column(self.key).to_pylist()], dtype=bytes)
         with self._lock:
             self._groups[i] = (table, keys)
             while len(self._groups) > settings.GONGSHU_LOOKUP_CACHED_GROUPS:
@@ -53,6 +54,7 @@ class KeyIndex:
     def find(self, values: list[str]) -> pa.Table:
         parts = []
         for value in values:
+            raw = value.encode()
             if self.ordered:
                 candidates = range(max(bisect.bisect_right(self.lows, value) - 1, 0), len(self.lows))
             else:
@@ -64,24 +66,24 @@ class KeyIndex:
                     continue
                 table, keys = self._group(i)
                 if self.ordered:
-                    hits = list(range(bisect.bisect_left(keys, value), bisect.bisect_right(keys, value)))
+                    start, stop = np.searchsorted(keys, raw, "left"), np.searchsorted(keys, raw, "right")
+                    if stop > start:
+                        parts.append(table.slice(start, stop - start))
                 else:
-                    hits = [j for j, k in enumerate(keys) if k == value]
-                if hits:
-                    parts.append(table.take(pa.array(hits)))
+                    parts.extend(table.slice(j, 1) for j in np.flatnonzero(keys == raw))
         if not parts:
             return self.file.schema_arrow.empty_table()
         return pa.concat_tables(parts)
 
 
 @lru_cache(maxsize=64)
-def _index(path: str, encrypted: bool, key: str) -> KeyIndex:
-    return KeyIndex(path, encrypted=encrypted, key=key)
+def _index(stored: str, encrypted: bool, key: str) -> KeyIndex:
+    return KeyIndex(storage.absolute(stored), encrypted=encrypted, key=key)
 
 
 def warm(snapshot, key: str) -> int:
     """Decode every row group into the cache (after publishing a lookup-heavy resource); returns the count."""
-    index = _index(str(storage.absolute(snapshot.path)), snapshot.encrypted, key)
+    index = _index(snapshot.path, snapshot.encrypted, key)
     count = min(len(index.lows), settings.GONGSHU_LOOKUP_CACHED_GROUPS)
     for i in range(count):
         index._group(i)
@@ -90,4 +92,4 @@ def warm(snapshot, key: str) -> int:
 
 def find(snapshot, key: str, values: list[str]) -> pa.Table:
     """The raw rows of ``snapshot`` whose ``key`` is one of ``values`` (snapshots are immutable: cache freely)."""
-    return _index(str(storage.absolute(snapshot.path)), snapshot.encrypted, key).find([str(v) for v in values])
+    return _index(snapshot.path, snapshot.encrypted, key).find([str(v) for v in values])

@@ -20,9 +20,12 @@ class Batch(BaseModel):
         DELTA = "delta", _("增量（按主键合并）")
 
     class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
         CHECKING = "checking", _("检查中")
         PUBLISHED = "published", _("已发布")
         REFUSED = "refused", _("已退回")
+
+    STAGES = ("reading", "checking", "writing", "publishing")  # the steps of its work, for progress
 
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="batches")
     provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
@@ -33,6 +36,8 @@ class Batch(BaseModel):
     encoding = models.CharField(_("编码"), max_length=20, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.CHECKING)
+    stage = models.CharField(_("进度"), max_length=20, blank=True)  # reading | checking | writing | publishing
+    upload = models.CharField(max_length=500, blank=True)  # a queued file, relative to the uploads directory
     rows_received = models.PositiveBigIntegerField(_("收到行数"), default=0)
     rows_accepted = models.PositiveBigIntegerField(_("接收行数"), default=0)
     rows_refused = models.PositiveBigIntegerField(_("问题行数"), default=0)
@@ -44,6 +49,17 @@ class Batch(BaseModel):
         verbose_name = _("批次")
         verbose_name_plural = _("批次")
         ordering = ["-created_at"]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.PUBLISHED, self.Status.REFUSED)
+
+    @property
+    def percent(self) -> int:
+        """How far the work is, for the progress bar of a queued upload."""
+        if self.finished:
+            return 100
+        return int(100 * (self.STAGES.index(self.stage) + 0.5) / len(self.STAGES)) if self.stage in self.STAGES else 0
 
 
 class Snapshot(models.Model):
@@ -90,10 +106,12 @@ class UsageLog(models.Model):
     """A6, SYS Art. 20: each use of data — who, for what scenario, which resource and items, how many rows."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
-    organisation = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="usage_logs")
+    # written on every lookup: only the indexes its readers use (per agency over time, per resource)
+    user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    organisation = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="usage_logs",
+                                     db_index=False)
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="usage_logs")
-    snapshot = models.ForeignKey(Snapshot, null=True, on_delete=models.PROTECT, related_name="+")
+    snapshot = models.ForeignKey(Snapshot, null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     purpose = models.CharField(_("应用场景"), max_length=200)
     scope = models.CharField(max_length=40)
     grant_ref = models.CharField(max_length=64, blank=True)

@@ -7,6 +7,9 @@ numbers, values and rules of every problem for the error report.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +98,7 @@ _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtyp
 
 def _date_parts(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Year, month, day from eight digit columns (YYYYMMDD)."""
+    digits = digits.astype(np.int32)
     year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
     return year, digits[:, 4] * 10 + digits[:, 5], digits[:, 6] * 10 + digits[:, 7]
 
@@ -110,10 +114,12 @@ def citizen_id_invalid(values: pa.Array, today: dt.date | None = None, *, shaped
     ``shaped``: the column's ``_fixed_width(values, 18)`` if the caller already has it."""
     n = len(values)
     matrix, fits = shaped or _fixed_width(values, 18)
-    digits = matrix[:, :17].astype(np.int32) - 48
+    digits = matrix[:, :17] - np.uint8(48)  # uint8: anything below '0' wraps above 9
     last = np.where(matrix[:, 17] == 120, 88, matrix[:, 17])  # a lower-case x is the same check character
-    shape_ok = ((digits >= 0) & (digits <= 9)).all(axis=1) & (((last >= 48) & (last <= 57)) | (last == 88))
-    ok_check = shape_ok & (_CID_CHECK[(digits @ _CID_WEIGHTS.astype(np.int32)) % 11] == last)
+    shape_ok = (digits <= 9).all(axis=1) & (((last >= 48) & (last <= 57)) | (last == 88))
+    # the weighted sum in float32 goes through BLAS; every partial sum is a small exact integer
+    weighted = (digits.astype(np.float32) @ _CID_WEIGHTS.astype(np.float32)).astype(np.int64)
+    ok_check = shape_ok & (_CID_CHECK[weighted % 11] == last)
     check_bad = np.ones(n, dtype=bool)
     check_bad[fits] = ~ok_check
     year, month, day = _date_parts(digits[:, 6:14])
@@ -137,45 +143,54 @@ def uscc_invalid(values: pa.Array) -> np.ndarray:
     return bad
 
 
-def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = None, order: np.ndarray | None = None) -> Problems:
+def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = None,
+          order: np.ndarray | Callable[[], np.ndarray] | None = None, pool: Executor | None = None) -> Problems:
     """Every rule over every column of a batch (all values still text). ``order`` is the batch sorted by
-    its key columns, if the caller has it (duplicates are then neighbours)."""
+    its key columns, if the caller has it (duplicates are then neighbours), or a callable that waits for
+    it (the caller sorts while the other rules run). With a ``pool``, columns are checked in parallel."""
     problems = Problems()
     n = table.num_rows
     shapes: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+    lock = threading.Lock()
 
     def shaped(column: str, width: int):
         """A column's fixed-width byte matrix, computed once for every rule that needs it."""
-        if (column, width) not in shapes:
-            shapes[(column, width)] = _fixed_width(table.column(column).combine_chunks(), width)
-        return shapes[(column, width)]
+        with lock:
+            if (column, width) not in shapes:
+                shapes[(column, width)] = _fixed_width(table.column(column).combine_chunks(), width)
+            return shapes[(column, width)]
 
-    for spec in columns:
+    def column_rules(spec: Column) -> list[tuple[str, str, np.ndarray]]:
+        found = []
         values = table.column(spec.column).combine_chunks()
-        if not (spec.required or spec.identifier or spec.data_type != "string"):
-            continue
-        present_np = _np(pc.and_(pc.greater(pc.binary_length(values), 0), pc.invert(pc.utf8_is_space(values))))
+        present = _np(pc.and_(pc.greater(pc.binary_length(values), 0), pc.invert(pc.utf8_is_space(values))))
         if spec.required:
-            problems.add(spec.column, MISSING, ~present_np)
+            found.append((MISSING, ~present))
         if spec.data_type == "date":
             dates, fits = shaped(spec.column, 10)
-            digits = dates[:, [0, 1, 2, 3, 5, 6, 8, 9]].astype(np.int32) - 48
-            well_formed = ((digits >= 0) & (digits <= 9)).all(axis=1) & (dates[:, 4] == 45) & (dates[:, 7] == 45)
+            digits = dates[:, [0, 1, 2, 3, 5, 6, 8, 9]] - np.uint8(48)
+            well_formed = (digits <= 9).all(axis=1) & (dates[:, 4] == 45) & (dates[:, 7] == 45)
             good = np.zeros(n, dtype=bool)
             good[fits] = well_formed & _valid_dates(*_date_parts(digits))
-            problems.add(spec.column, TYPE, present_np & ~good)
+            found.append((TYPE, present & ~good))
         elif spec.data_type in _PATTERNS:
-            problems.add(spec.column, TYPE, present_np & ~_np(pc.match_substring_regex(values, _PATTERNS[spec.data_type])))
+            found.append((TYPE, present & ~_np(pc.match_substring_regex(values, _PATTERNS[spec.data_type]))))
         if spec.identifier == "citizen_id":
             check_bad, birth_bad = citizen_id_invalid(values, today, shaped=shaped(spec.column, 18))
-            problems.add(spec.column, CHECK_DIGIT, present_np & check_bad)
-            problems.add(spec.column, BIRTH_DATE, present_np & birth_bad)
+            found += [(CHECK_DIGIT, present & check_bad), (BIRTH_DATE, present & birth_bad)]
         elif spec.identifier == "uscc":
-            problems.add(spec.column, CHECK_DIGIT, present_np & uscc_invalid(values))
+            found.append((CHECK_DIGIT, present & uscc_invalid(values)))
+        return [(spec.column, rule, mask) for rule, mask in found]
+
+    tasks = [lambda spec=spec: column_rules(spec) for spec in columns
+             if spec.required or spec.identifier or spec.data_type != "string"]
+    tasks.append(lambda: _consistency(table, columns, shaped))
     keys = [c.column for c in columns if c.is_key]
     if keys and n:
-        problems.add(keys[0], UNIQUE, duplicated(table, keys, order))
-    _consistency(table, columns, problems, shaped)
+        tasks.append(lambda: [(keys[0], UNIQUE, duplicated(table, keys, order() if callable(order) else order))])
+    for found in (pool.map(lambda task: task(), tasks) if pool else (task() for task in tasks)):
+        for column, rule, mask in found:
+            problems.add(column, rule, mask)
     return problems
 
 
@@ -206,12 +221,13 @@ def duplicated(table: pa.Table, keys: list[str], order: np.ndarray | None = None
     return ~is_first
 
 
-def _consistency(table: pa.Table, columns: list[Column], problems: Problems, shaped) -> None:
+def _consistency(table: pa.Table, columns: list[Column], shaped) -> list[tuple[str, str, np.ndarray]]:
     """A citizen ID carries the date of birth and the sex: other items must agree with it."""
     cid = next((c.column for c in columns if c.identifier == "citizen_id" and c.is_key), None)
     names = {c.column for c in columns}
+    found = []
     if cid is None or not ({"birth_date", "gender"} & names):
-        return
+        return found
     n = table.num_rows
     ids, id_fits = shaped(cid, 18)
     if "birth_date" in names:
@@ -226,10 +242,11 @@ def _consistency(table: pa.Table, columns: list[Column], problems: Problems, sha
         differs = (ids[id_index][:, 6:14] != given).any(axis=1)
         bad = np.zeros(n, dtype=bool)
         bad[np.flatnonzero(both)] = differs
-        problems.add("birth_date", CONSISTENCY, bad)
+        found.append(("birth_date", CONSISTENCY, bad))
     if "gender" in names:
         odd = np.zeros(n, dtype=bool)
         odd[id_fits] = (ids[:, 16] - 48) % 2 == 1
         given = table.column("gender").combine_chunks()
         male, female = _np(pc.equal(given, "男")), _np(pc.equal(given, "女"))
-        problems.add("gender", CONSISTENCY, id_fits & ((male & ~odd) | (female & odd)))
+        found.append(("gender", CONSISTENCY, id_fits & ((male & ~odd) | (female & odd))))
+    return found

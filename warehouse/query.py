@@ -8,12 +8,14 @@ are the caller's receipt.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from audit.services import record
 from catalog.models import Resource
@@ -64,8 +66,19 @@ def scope_for(actor: Actor, resource: Resource, *, purpose: str) -> Scope:
     raise PermissionDenied("无权使用该数据资源，请先提出共享申请", code="no_grant")
 
 
+_snapshots: dict[int, Snapshot] = {}  # snapshots are immutable: kept by id once read
+_CURRENT_SQL = "SELECT id, path FROM warehouse_snapshot WHERE resource_id = %s ORDER BY version DESC LIMIT 1"
+
+
 def snapshot_of(resource: Resource, as_of: int | dt.datetime | None = None) -> Snapshot:
     """The current snapshot, or the one in force at a version or time (A4)."""
+    if as_of is None:  # the hot path of every lookup: one indexed read, no ORM
+        with connection.cursor() as cursor:
+            cursor.execute(_CURRENT_SQL, [resource.pk])
+            row = cursor.fetchone()
+        cached = _snapshots.get(row[0]) if row is not None else None
+        if cached is not None and cached.path == row[1]:  # ids are reused after a restore or a rollback: paths never
+            return cached
     qs = Snapshot.objects.filter(resource=resource)
     if isinstance(as_of, int):
         qs = qs.filter(version=as_of)
@@ -74,6 +87,9 @@ def snapshot_of(resource: Resource, as_of: int | dt.datetime | None = None) -> S
     found = qs.order_by("-version").first()
     if found is None:
         raise NotFound("该数据资源没有可用的数据快照", field="as_of" if as_of else "resource", code="no_snapshot")
+    if len(_snapshots) > 4096:
+        _snapshots.clear()
+    _snapshots[found.pk] = found
     return found
 
 
@@ -107,21 +123,17 @@ def _items(resource: Resource) -> tuple[_Item, ...]:
     return items
 
 
-def _visible_items(resource: Resource, scope: Scope) -> list[tuple[str, str | None]]:
-    """(column, output expression) for each item the scope may see; dropped items are left out."""
+def _visible_items(resource: Resource, scope: Scope) -> list[tuple[str, masking.Mask]]:
+    """(column, mask) for each item the scope may see; dropped items are left out."""
     out = []
     for item in _items(resource):
         if scope.columns is not None and item.column not in scope.columns:
             continue
         if item.access == "sandbox_only" and scope.kind not in ("owner", "sandbox"):
             continue  # core data never leaves the trusted environment
-        if not scope.mask or item.masking is None:
-            out.append((item.column, masking.expression(item.column, method="none")))
-            continue
-        method = masking.method_for(item.masking, item.sensitivity)
-        expr = masking.expression(item.column, method=method, sensitivity=item.sensitivity, data_type=item.data_type)
-        if expr is not None:
-            out.append((item.column, expr))
+        mask = masking.mask_for(item.masking if scope.mask else None, item.sensitivity, item.data_type)
+        if not mask.drops:
+            out.append((item.column, mask))
     return out
 
 
@@ -159,22 +171,11 @@ def run(
     if not 1 <= limit <= MAX_ROWS:
         raise ValidationFailed(f"返回行数须在 1 到 {MAX_ROWS} 之间", field="limit")
     tree = policy.check(sql, columns=visible_columns) if sql else None
-
-    where, params = _where({**filters, **{k: list(v) for k, v in scope.row_filter.items()}})
-    projection = ", ".join(f"{expr} AS {masking._q(column)}" for column, expr in visible) or "NULL AS nothing"
-    inner = f"SELECT {projection} FROM raw{where}"
-    outer = tree.sql(dialect="duckdb") if tree is not None else "SELECT * FROM data"
-    full_sql = f"WITH data AS ({inner}) SELECT * FROM ({outer}) AS q LIMIT {int(limit)}"
     try:
-        if tree is None and _is_key_lookup(snapshot, filters, scope):
-            # Per-record lookup: find the rows by key in the sorted snapshot, then mask them in the engine.
-            (column, values), = filters.items()
-            found = lookup.find(snapshot, column, values)
-            columns, rows = engines.run_duckdb(None, encrypted=False, sql=full_sql, params=params, rows=found)
+        if tree is None and visible and _is_key_lookup(snapshot, filters):
+            columns, rows = _lookup(snapshot, filters, scope, visible, limit)
         else:
-            columns, rows = engines.ENGINES[engine or engine_for(resource)](
-                storage.absolute(snapshot.path), encrypted=snapshot.encrypted, sql=full_sql, params=params,
-            )
+            columns, rows = _on_engine(resource, snapshot, scope, visible, tree, filters, limit, engine)
     except Exception as exc:  # an engine's own error on a query the policy let through (bad types, …)
         if isinstance(exc, (PermissionDenied, ValidationFailed)):
             raise
@@ -183,8 +184,35 @@ def run(
     return Result(columns, rows, snapshot, event.seq, event.hash)
 
 
-def _is_key_lookup(snapshot: Snapshot, filters: dict, scope: Scope) -> bool:
-    return len(filters) == 1 and list(filters) == snapshot.key_columns[:1] and len(snapshot.key_columns) == 1 and not scope.row_filter
+def _is_key_lookup(snapshot: Snapshot, filters: dict) -> bool:
+    return len(filters) == 1 and len(snapshot.key_columns) == 1 and list(filters) == snapshot.key_columns
+
+
+def _lookup(snapshot, filters, scope, visible, limit) -> tuple[list[str], list[tuple]]:
+    """Per-record lookup: the rows found by key in the sorted snapshot, kept if the scope's row filter
+    allows them, masked here with the same masks the engine would apply (no engine round trip)."""
+    ((column, values),) = filters.items()
+    found = lookup.find(snapshot, column, values)
+    if scope.row_filter and found.num_rows:
+        allowed = np.ones(found.num_rows, dtype=bool)
+        for name, permitted in scope.row_filter.items():
+            permitted = set(permitted)
+            allowed &= np.array([value is not None and str(value) in permitted for value in found.column(name).to_pylist()])
+        found = found.filter(pa.array(allowed))
+    found = found.slice(0, limit)
+    masked = [(found.column(c).to_pylist(), mask) for c, mask in visible]
+    return [c for c, _ in visible], [tuple(mask.apply(values[i]) for values, mask in masked) for i in range(found.num_rows)]
+
+
+def _on_engine(resource, snapshot, scope, visible, tree, filters, limit, engine) -> tuple[list[str], list[tuple]]:
+    """Everything else runs on the engine over the masked, row-filtered view ``data``."""
+    where, params = _where({**filters, **{k: list(v) for k, v in scope.row_filter.items()}})
+    projection = ", ".join(f"{mask.sql(column)} AS {masking._q(column)}" for column, mask in visible) or "NULL AS nothing"
+    outer = tree.sql(dialect="duckdb") if tree is not None else "SELECT * FROM data"
+    sql = f"WITH data AS (SELECT {projection} FROM raw{where}) SELECT * FROM ({outer}) AS q LIMIT {int(limit)}"
+    return engines.ENGINES[engine or engine_for(resource)](
+        storage.absolute(snapshot.path), encrypted=snapshot.encrypted, sql=sql, params=params,
+    )
 
 
 def engine_for(resource: Resource) -> str:
@@ -199,17 +227,27 @@ def _describe(filters: dict) -> str:
     return "lookup " + ", ".join(f"{k}=?" for k in filters) if filters else "scan"
 
 
+_USAGE_FIELDS = ("at", "user_id", "organisation_id", "resource_id", "snapshot_id", "purpose", "scope", "grant_ref",
+                 "items", "row_count", "channel", "query", "audit_seq")
+_USAGE_SQL = (f"INSERT INTO warehouse_usagelog ({', '.join(_USAGE_FIELDS)}) "
+              f"VALUES ({', '.join(['%s'] * len(_USAGE_FIELDS))})")
+
+
 @transaction.atomic
 def _log(actor, resource, snapshot, scope, columns, row_count, query, channel):
+    """The audit event and the usage log (A6) of one read, in one transaction, as plain SQL: this runs on
+    every lookup of the sharing API."""
     event = record(actor, "warehouse.query", resource, detail={
         "snapshot": snapshot.version, "scope": scope.kind, "purpose": scope.purpose, "grant": scope.grant_ref,
         "items": columns, "rows": row_count,
     })
-    UsageLog.objects.create(
-        user=actor.user, organisation=actor.organisation, resource=resource, snapshot=snapshot, purpose=scope.purpose,
-        scope=scope.kind, grant_ref=scope.grant_ref, items=columns, row_count=row_count,
-        channel=channel or actor.channel, query=query[:2000], audit_seq=event.seq,
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_USAGE_SQL, [
+            connection.ops.adapt_datetimefield_value(event.at), actor.user.pk if actor.user else None,
+            actor.organisation.pk if actor.organisation else None, resource.pk, snapshot.pk, scope.purpose,
+            scope.kind, scope.grant_ref, json.dumps(columns, ensure_ascii=False), row_count,
+            channel or actor.channel, query[:2000], event.seq,
+        ])
     return event
 
 

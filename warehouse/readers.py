@@ -4,6 +4,7 @@ declared), XLSX, JSON and JSON Lines. Everything stays text until the quality ch
 from __future__ import annotations
 
 import codecs
+import csv
 import json
 from pathlib import Path
 
@@ -26,29 +27,39 @@ def detect_encoding(head: bytes) -> str:
         return "gb18030"
 
 
-def read(path: Path, *, filename: str, encoding: str | None = None) -> tuple[pa.Table, str]:
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def check_declared(filename: str, encoding: str | None) -> None:
+    """What can be refused before a file is read: its type and a declared encoding."""
     suffix = Path(filename).suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
+    if suffix not in (*CSV_SUFFIXES, ".xlsx", *JSON_SUFFIXES):
+        raise ValidationFailed(f"不支持的文件类型 {suffix or '（无扩展名）'}：支持 CSV、XLSX、JSON、JSON Lines", field="file", code="file_type")
+    if encoding and encoding.lower() not in ENCODINGS:
+        raise ValidationFailed(f"不支持的编码 {encoding}", field="encoding", code="encoding")
+
+
+def read(path: Path, *, filename: str, encoding: str | None = None) -> tuple[pa.Table, str]:
+    check_declared(filename, encoding)
+    suffix = Path(filename).suffix.lower()
+    if suffix in CSV_SUFFIXES:
         return _read_csv(path, encoding)
     if suffix == ".xlsx":
         return _read_xlsx(path), "xlsx"
-    if suffix in (".json", ".jsonl", ".ndjson"):
-        return _read_json(path, lines=suffix != ".json"), "utf-8"
-    raise ValidationFailed(f"不支持的文件类型 {suffix or '（无扩展名）'}：支持 CSV、XLSX、JSON、JSON Lines", field="file", code="file_type")
+    return _read_json(path, lines=suffix != ".json"), "utf-8"
 
 
 def _read_csv(path: Path, declared: str | None) -> tuple[pa.Table, str]:
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    if declared and declared.lower() not in ENCODINGS:
-        raise ValidationFailed(f"不支持的编码 {declared}", field="encoding", code="encoding")
     encoding = ENCODINGS[declared.lower()] if declared else detect_encoding(head)
     try:
         first_line = head.split(b"\n", 1)[0].decode(encoding).lstrip("\ufeff").rstrip("\r")
     except UnicodeDecodeError:
         raise ValidationFailed(f"文件不是 {declared or encoding} 编码", field="encoding", code="encoding") from None
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    header = [h.strip() for h in first_line.split(delimiter)]
+    header = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter), [])]
     if not any(header):
         raise ValidationFailed("文件没有表头", field="file", code="empty")
     try:

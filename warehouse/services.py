@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+import logging
+import shutil
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +27,13 @@ from django.utils import timezone
 from audit.services import record, service
 from catalog.models import Resource
 from core import permissions, rulebook
-from core.actor import Actor
+from core.actor import Actor, act_as, system_actor
 from core.errors import Conflict, GongshuError, ValidationFailed
 
 from . import quality, readers, storage
 from .models import Batch, QualityIssue, Snapshot
 
+logger = logging.getLogger(__name__)
 MAX_ISSUES = 100_000
 _CASTS = {"integer": pa.int64(), "decimal": pa.float64(), "boolean": pa.bool_()}
 
@@ -68,23 +74,42 @@ def _map_header(table: pa.Table, resource: Resource) -> pa.Table:
     return table.select([i.column for i in resource.items.order_by("position")])
 
 
-def _typed(table: pa.Table, columns: list[quality.Column]) -> pa.Table:
-    """Cast checked text columns to their item formats (empty text becomes null)."""
-    out = {}
-    for spec in columns:
-        values = table.column(spec.column)
-        values = pc.if_else(pc.equal(pc.utf8_trim_whitespace(values), ""), pa.scalar(None, pa.string()), values)
-        if spec.data_type in _CASTS:
-            if spec.data_type == "boolean":
-                values = pc.is_in(values, pa.array(["true", "TRUE", "True", "1", "是"]))
-            else:
-                values = pc.cast(values, _CASTS[spec.data_type])
-        elif spec.data_type == "date":
-            values = pc.cast(pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
-        elif spec.identifier:
-            values = pc.utf8_upper(values)
-        out[spec.column] = values
-    return pa.table(out)
+def _typed_column(values: pa.ChunkedArray, spec: quality.Column) -> pa.ChunkedArray:
+    """A checked text column cast to its item format (blank text becomes null)."""
+    blank = pc.or_(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+    if pc.any(blank).as_py():
+        values = pc.if_else(blank, pa.scalar(None, pa.string()), values)
+    if spec.data_type == "boolean":
+        return pc.is_in(values, pa.array(["true", "TRUE", "True", "1", "是"]))
+    if spec.data_type in _CASTS:
+        return pc.cast(values, _CASTS[spec.data_type])
+    if spec.data_type == "date":
+        try:
+            return pc.cast(values, pa.date32())  # accepted rows hold valid YYYY-MM-DD dates (checked)
+        except pa.ArrowInvalid:
+            return pc.cast(pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
+    if spec.identifier:
+        return pc.utf8_upper(values)
+    return values
+
+
+def _typed(table: pa.Table, columns: list[quality.Column], rows: np.ndarray) -> pa.Table:
+    """The accepted ``rows``, in that order, each column typed."""
+    index = pa.array(rows)
+    return pa.table({spec.column: _typed_column(table.column(spec.column).take(index), spec) for spec in columns})
+
+
+def _typed_parts(table: pa.Table, columns: list[quality.Column], rows: np.ndarray, pool: ThreadPoolExecutor):
+    """The accepted rows in parts of a few row groups, typed in the pool a little ahead of the writer
+    (Arrow and the Parquet writer free the GIL, so typing and writing overlap)."""
+    size = storage.ROW_GROUP_SIZE * 8
+    ahead: deque = deque()
+    for start in range(0, max(len(rows), 1), size):  # at least one part, if only for the schema
+        ahead.append(pool.submit(_typed, table, columns, rows[start : start + size]))
+        if len(ahead) > settings.GONGSHU_INGEST_THREADS:
+            yield ahead.popleft().result()
+    while ahead:
+        yield ahead.popleft().result()
 
 
 def _issues(batch: Batch, table: pa.Table, problems: quality.Problems, row_offset: int = 2) -> list[QualityIssue]:
@@ -101,7 +126,8 @@ def _issues(batch: Batch, table: pa.Table, problems: quality.Problems, row_offse
     return issues
 
 
-def _open_batch(actor: Actor, resource: Resource, *, channel: str, mode: str, filename: str) -> Batch:
+def _open_batch(actor: Actor, resource: Resource, *, channel: str, mode: str, filename: str,
+                status: str = Batch.Status.CHECKING, upload: str = "", encoding: str = "") -> Batch:
     permissions.require(actor, "data.ingest", organisation=resource.provider)
     if resource.published_version is None:
         raise Conflict("目录尚未发布，不能汇聚数据（先编目、后汇聚）", field="resource", code="unpublished")
@@ -111,7 +137,8 @@ def _open_batch(actor: Actor, resource: Resource, *, channel: str, mode: str, fi
         raise ValidationFailed("增量汇聚须有主键数据项", field="mode")
     with transaction.atomic():
         batch = Batch.objects.create(resource=resource, provider=resource.provider, submitted_by=actor.user,
-                                     channel=channel, mode=mode, filename=filename[:255])
+                                     channel=channel, mode=mode, filename=filename[:255], status=status,
+                                     upload=upload, encoding=encoding)
         record(actor, "warehouse.open_batch", batch, after={"resource": resource.code, "channel": channel, "mode": mode})
     return batch
 
@@ -129,11 +156,13 @@ def _refuse(actor: Actor, batch: Batch, message: str, issues: list[QualityIssue]
 
 
 def ingest_table(actor: Actor, resource: Resource, table: pa.Table, *, channel: str, mode: str = "full",
-                 filename: str = "", encoding: str = "", sha256: str = "", progress: Callable | None = None) -> Batch:
-    """Check a delivery whole; publish it as a new snapshot, or refuse it whole (A3, A4)."""
-    batch = _open_batch(actor, resource, channel=channel, mode=mode, filename=filename)
+                 filename: str = "", encoding: str = "", sha256: str = "", progress: Callable | None = None,
+                 batch: Batch | None = None) -> Batch:
+    """Check a delivery whole; publish it as a new snapshot, or refuse it whole (A3, A4). ``batch``: the
+    queued batch of a web upload, else a new one is opened."""
+    batch = batch or _open_batch(actor, resource, channel=channel, mode=mode, filename=filename)
     batch.encoding, batch.sha256 = encoding, sha256
-    step = progress or (lambda stage: None)
+    step = _progress(batch, progress)
     try:
         table = _map_header(table, resource)
     except ValidationFailed as exc:
@@ -144,8 +173,12 @@ def ingest_table(actor: Actor, resource: Resource, table: pa.Table, *, channel: 
     step("checking")
     columns = _columns(resource)
     keys = [c.column for c in columns if c.is_key]
-    order = quality.sort_order(table, keys) if keys else None  # once: for duplicates and for the snapshot
-    problems = quality.check(table, columns, today=timezone.localdate(), order=order)
+    with ThreadPoolExecutor(settings.GONGSHU_INGEST_THREADS) as pool:
+        # sorted once, while the other rules run: for duplicates and for the snapshot's key order
+        sorting = pool.submit(quality.sort_order, table, keys) if keys else None
+        problems = quality.check(table, columns, today=timezone.localdate(), order=sorting.result if sorting else None,
+                                 pool=pool)
+        order = sorting.result() if sorting else None
     bad = problems.bad_rows(table.num_rows)
     batch.rows_refused = int(bad.sum())
     batch.rows_accepted = table.num_rows - batch.rows_refused
@@ -155,22 +188,26 @@ def ingest_table(actor: Actor, resource: Resource, table: pa.Table, *, channel: 
     if batch.error_rate > threshold:
         return _refuse(actor, batch, f"问题数据占 {batch.error_rate:.2%}，超过阈值 {threshold:.2%}（{rulebook.rule('quality.max_error_rate').article}），整批退回", issues)
     step("writing")
-    rows = order[~bad[order]] if order is not None else np.flatnonzero(~bad)
-    good = _typed(table.take(pa.array(rows)), columns)  # sorted by key already
+    rows = order[~bad[order]] if order is not None else np.flatnonzero(~bad)  # in key order
     previous = Snapshot.objects.filter(resource=resource).order_by("-version").first()
-    if mode == Batch.Mode.DELTA and previous is not None:
-        from .query import arrow_of
-
-        old = arrow_of(previous)
-        kept = old.filter(pc.invert(pc.is_in(old.column(keys[0]), good.column(keys[0]))))
-        good = pa.concat_tables([kept.cast(good.schema), good]).sort_by([(k, "ascending") for k in keys])
     encrypt = resource.items.filter(published_grade__encrypt_at_rest=True).exists()  # G1, SEC3
-    staging, digest = storage.stage(good, encrypt=encrypt)
+    with ThreadPoolExecutor(settings.GONGSHU_INGEST_THREADS) as pool:
+        if mode == Batch.Mode.DELTA and previous is not None:
+            from .query import arrow_of
+
+            good = _typed(table, columns, rows)
+            old = arrow_of(previous)
+            kept = old.filter(pc.invert(pc.is_in(old.column(keys[0]), good.column(keys[0]))))
+            parts = [pa.concat_tables([kept.cast(good.schema), good]).sort_by([(k, "ascending") for k in keys])]
+        else:
+            parts = _typed_parts(table, columns, rows, pool)
+        staging, digest, count = storage.stage(parts, encrypt=encrypt, keys=keys)
     step("publishing")
-    return _publish(actor, batch, staging, digest, good, keys, issues, encrypt)
+    return _publish(actor, batch, staging, digest, count, [c.column for c in columns], keys, issues, encrypt)
 
 
-def _publish(actor, batch, staging: Path, digest: str, table: pa.Table, keys: list[str], issues, encrypted: bool) -> Batch:
+def _publish(actor, batch, staging: Path, digest: str, row_count: int, column_names: list[str], keys: list[str], issues,
+             encrypted: bool) -> Batch:
     resource = batch.resource
     final = None
     try:
@@ -179,8 +216,8 @@ def _publish(actor, batch, staging: Path, digest: str, table: pa.Table, keys: li
             version = (Snapshot.objects.filter(resource=locked).order_by("-version").values_list("version", flat=True).first() or 0) + 1
             final = storage.place(staging, locked.code, version)
             snapshot = Snapshot.objects.create(
-                resource=locked, version=version, batch=batch, path=storage.relative(final), row_count=table.num_rows,
-                columns=table.column_names, key_columns=keys, sha256=digest, encrypted=encrypted,
+                resource=locked, version=version, batch=batch, path=storage.relative(final), row_count=row_count,
+                columns=column_names, key_columns=keys, sha256=digest, encrypted=encrypted,
             )
             batch.status, batch.finished_at = Batch.Status.PUBLISHED, timezone.now()
             batch.message = f"已发布为第 {version} 版快照" + (f"，{batch.rows_refused} 行问题数据待更正" if batch.rows_refused else "")
@@ -189,7 +226,7 @@ def _publish(actor, batch, staging: Path, digest: str, table: pa.Table, keys: li
             locked.mounted_at, locked.mount_ref = timezone.now(), f"snapshot v{version}"  # C6: the entry has data now
             locked.save(update_fields=["mounted_at", "mount_ref", "updated_at"])
             record(actor, "warehouse.publish_snapshot", snapshot, after={
-                "resource": locked.code, "version": version, "rows": table.num_rows, "sha256": digest,
+                "resource": locked.code, "version": version, "rows": row_count, "sha256": digest,
                 "batch": batch.pk, "refused_rows": batch.rows_refused, "encrypted": encrypted,
             })
             storage.failpoint("before_commit")
@@ -199,28 +236,92 @@ def _publish(actor, batch, staging: Path, digest: str, table: pa.Table, keys: li
     return batch
 
 
-def ingest_file(actor: Actor, resource: Resource, path: Path, *, filename: str | None = None, encoding: str | None = None,
-                mode: str = "full", channel: str = Batch.Channel.UPLOAD, progress: Callable | None = None) -> Batch:
-    """A file delivery (CSV in UTF-8/GBK/GB18030, XLSX, JSON, JSON Lines)."""
-    filename = filename or path.name
-    size = path.stat().st_size
+def _check_size(size: int) -> None:
     if size > settings.GONGSHU_MAX_UPLOAD_BYTES:
         raise ValidationFailed(f"文件大小 {size / 2**20:,.0f} MB 超过上限 {settings.GONGSHU_MAX_UPLOAD_BYTES / 2**20:,.0f} MB",
                                field="file", code="too_large")
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    step = progress or (lambda stage: None)
+
+
+def _progress(batch: Batch | None, progress: Callable | None) -> Callable[[str], None]:
+    """Report a stage to the caller (the CLI's progress bar) and, for a queued upload, on the batch
+    itself (the batch page shows it while the worker runs)."""
+    def step(stage: str) -> None:
+        if batch is not None and batch.upload:
+            batch.stage = stage
+            Batch.objects.filter(pk=batch.pk).update(stage=stage)
+        if progress:
+            progress(stage)
+    return step
+
+
+def ingest_file(actor: Actor, resource: Resource, path: Path, *, filename: str | None = None, encoding: str | None = None,
+                mode: str = "full", channel: str = Batch.Channel.UPLOAD, progress: Callable | None = None,
+                batch: Batch | None = None) -> Batch:
+    """A file delivery (CSV in UTF-8/GBK/GB18030, XLSX, JSON, JSON Lines)."""
+    filename = filename or path.name
+    _check_size(path.stat().st_size)
+    step = _progress(batch, progress)
     step("reading")
-    try:
-        table, used = readers.read(path, filename=filename, encoding=encoding)
-    except GongshuError as exc:
-        batch = _open_batch(actor, resource, channel=channel, mode=mode, filename=filename)
-        batch.sha256 = digest.hexdigest()
-        return _refuse(actor, batch, exc.message)
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(storage.sha256_of, path)  # while the file is read
+        try:
+            table, used = readers.read(path, filename=filename, encoding=encoding)
+        except GongshuError as exc:
+            batch = batch or _open_batch(actor, resource, channel=channel, mode=mode, filename=filename)
+            batch.sha256 = digest.result()
+            return _refuse(actor, batch, exc.message)
     return ingest_table(actor, resource, table, channel=channel, mode=mode, filename=filename, encoding=used,
-                        sha256=digest.hexdigest(), progress=progress)
+                        sha256=digest.result(), progress=progress, batch=batch)
+
+
+def uploads_root() -> Path:
+    return Path(settings.GONGSHU_DATA_DIR) / "uploads"
+
+
+def queue_upload(actor: Actor, resource: Resource, chunks: Iterable[bytes], *, filename: str, size: int,
+                 encoding: str | None = None, mode: str = "full") -> Batch:
+    """A web upload (A1): checked at once for what can be checked without reading it (rights, size,
+    file type, declared encoding), stored, and queued; the worker checks and publishes it while the batch
+    page shows its progress."""
+    _check_size(size)
+    name = Path(filename).name
+    readers.check_declared(name, encoding)
+    directory = uploads_root() / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    try:
+        with (directory / "upload").open("wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+        return _open_batch(actor, resource, channel=Batch.Channel.UPLOAD, mode=mode, filename=name,
+                           status=Batch.Status.QUEUED, upload=directory.name, encoding=encoding or "")
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+
+
+def run_queued_uploads() -> int:
+    """The worker's side of web uploads: each queued batch, oldest first, claimed by one worker, checked
+    and published (or refused) as the member who uploaded it; returns how many were run."""
+    done = 0
+    for pk in Batch.objects.filter(status=Batch.Status.QUEUED).order_by("created_at").values_list("pk", flat=True):
+        if not Batch.objects.filter(pk=pk, status=Batch.Status.QUEUED).update(status=Batch.Status.CHECKING, stage="reading"):
+            continue  # another worker took it
+        batch = Batch.objects.select_related("resource", "submitted_by").get(pk=pk)
+        directory = uploads_root() / batch.upload
+        actor = system_actor("worker")
+        try:
+            actor = act_as(batch.submitted_by, batch.provider_id, channel="web")
+            ingest_file(actor, batch.resource, directory / "upload", filename=batch.filename,
+                        encoding=batch.encoding or None, mode=batch.mode, batch=batch)
+        except GongshuError as exc:  # e.g. the uploader lost the right to deliver while it waited
+            _refuse(actor, batch, exc.message)
+        except Exception as exc:
+            logger.exception("upload of batch %s failed", pk)
+            _refuse(system_actor("worker"), batch, f"处理失败：{type(exc).__name__}")
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        done += 1
+    return done
 
 
 @service

@@ -1,10 +1,8 @@
-import tempfile
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from catalog import exports
 from catalog import selectors as catalog_selectors
@@ -35,17 +33,12 @@ def resource_data(request, resource_id: int):
             messages.error(request, "请选择文件")
             return redirect("warehouse:resource", resource_id=resource.pk)
         try:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / Path(upload.name).name
-                with path.open("wb") as fh:
-                    for chunk in upload.chunks():
-                        fh.write(chunk)
-                batch = services.ingest_file(actor, resource, path, filename=upload.name,
-                                             encoding=request.POST.get("encoding") or None, mode=request.POST.get("mode", "full"))
+            batch = services.queue_upload(actor, resource, upload.chunks(), filename=upload.name, size=upload.size,
+                                          encoding=request.POST.get("encoding") or None, mode=request.POST.get("mode", "full"))
         except GongshuError as exc:
             messages.error(request, exc.message)
             return redirect("warehouse:resource", resource_id=resource.pk)
-        (messages.success if batch.status == "published" else messages.error)(request, batch.message or batch.get_status_display())
+        messages.success(request, _("文件已收到，正在检查"))
         return redirect("warehouse:batch", batch_id=batch.pk)
     return render(request, "warehouse/resource.html", {
         "resource": resource, "batches": selectors.batches(actor, resource)[:50],

@@ -177,8 +177,13 @@ def test_upload_a_gbk_file_and_read_the_error_report(browser, live_server, commi
     page.goto(f"{live_server.url}/data/{household.pk}/")
     page.set_input_files("#upload input[type=file]", str(path))
     page.click("#upload button[type=submit]")
-    page.wait_for_selector("#batch-status")
-    assert "已发布" in page.inner_text("#batch-status")
+    page.wait_for_selector("#batch-progress")  # queued: the page shows progress and refreshes itself
+    assert "排队中" in page.inner_text("#batch-status")
+    _shot(page, "data-batch-queued")
+    from warehouse.services import run_queued_uploads
+
+    assert run_queued_uploads() == 1  # the worker's turn
+    page.wait_for_function("document.querySelector('#batch-status').innerText.includes('已发布')", timeout=10_000)
     issues = page.inner_text("#issues")
     assert "check_digit" in issues and "8" in issues  # row 8 of the file (header is row 1)
     _shot(page, "data-batch")

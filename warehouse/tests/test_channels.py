@@ -9,10 +9,10 @@ from django.utils import timezone
 from catalog.models import Resource
 from core.actor import system_actor
 from core.identifiers import random_citizen_id
-from core.models import Notification
+from core.models import Membership, Notification
 from core.services import issue_token
-from warehouse import query
-from warehouse.models import Snapshot, UsageLog
+from warehouse import query, services
+from warehouse.models import Batch, Snapshot, UsageLog
 from warehouse.selectors import freshness
 from warehouse.services import flag_stale_data, purge_usage_logs
 
@@ -113,7 +113,8 @@ def test_usage_logs_per_agency(client, city, household):
     assert not any(log["purpose"] == "统计" for log in other)
 
 
-def test_upload_page_publishes_and_shows_the_error_report(client, city, sign_in, household, tmp_path):
+def test_upload_page_queues_the_file_the_worker_publishes_it_and_the_page_shows_the_error_report_A1_A3(
+        client, city, sign_in, household, tmp_path):
     sign_in("officer")
     rng = random.Random(8)
     lines = ["公民身份号码,姓名,性别,出生日期,民族,户籍地址,户号,户籍地区划代码"]
@@ -126,12 +127,49 @@ def test_upload_page_publishes_and_shows_the_error_report(client, city, sign_in,
     with upload.open("rb") as fh:
         response = client.post(f"/data/{household.pk}/", {"file": fh, "mode": "full"})
     assert response.status_code == 302
+    waiting = client.get(response["Location"]).content.decode()
+    assert "排队中" in waiting and 'http-equiv="refresh"' in waiting and "batch-progress" in waiting
+    batch = Batch.objects.get(pk=int(response["Location"].rstrip("/").rsplit("/", 1)[1]))
+    assert batch.status == "queued" and (services.uploads_root() / batch.upload / "upload").exists()
+
+    assert services.run_queued_uploads() == 1  # what the worker does
+    assert services.run_queued_uploads() == 0  # once
+    batch.refresh_from_db()
+    assert batch.status == "published" and batch.submitted_by.username == "officer" and batch.stage == "publishing"
+    assert not (services.uploads_root() / batch.upload).exists()  # the upload is not kept beside the snapshot
     page = client.get(response["Location"])
     assert "已发布" in page.content.decode() and "check_digit" in page.content.decode()
+    assert 'http-equiv="refresh"' not in page.content.decode()
     report = client.get(response["Location"] + "report.csv")
     assert report.content.startswith(b"\xef\xbb\xbf") and "行号" in report.content.decode("utf-8-sig")
     for path in ("/data/", f"/data/{household.pk}/", "/data/usage/"):
         assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(("name", "data", "encoding", "message"), [
+    ("户籍.exe", b"MZ", "", "不支持的文件类型"),
+    ("户籍.csv", b"a,b\n", "big5", "不支持的编码"),
+])
+def test_an_upload_that_can_be_refused_at_once_is_never_queued_A1(client, city, sign_in, household, tmp_path, name, data,
+                                                                   encoding, message):
+    sign_in("officer")
+    before, stored = Batch.objects.count(), set(services.uploads_root().glob("*"))
+    upload = tmp_path / name
+    upload.write_bytes(data)
+    with upload.open("rb") as fh:
+        response = client.post(f"/data/{household.pk}/", {"file": fh, "mode": "full", "encoding": encoding}, follow=True)
+    assert message in response.content.decode()
+    assert Batch.objects.count() == before and set(services.uploads_root().glob("*")) == stored
+
+
+def test_a_queued_upload_whose_uploader_lost_the_right_is_refused_when_run_A1(city, household, tmp_path):
+    officer = city.actor("officer")
+    batch = services.queue_upload(officer, household, [b"x"], filename="a.csv", size=1)
+    Membership.objects.filter(user=officer.user, organisation=officer.organisation).delete()
+    assert services.run_queued_uploads() == 1
+    batch.refresh_from_db()
+    assert batch.status == "refused" and batch.message
+    assert not Snapshot.objects.filter(batch=batch).exists()
 
 
 def test_another_agency_sees_no_batches(client, sign_in, household):

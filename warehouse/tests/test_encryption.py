@@ -48,7 +48,7 @@ def test_aes_gcm_is_selectable(settings, tmp_path):
     from warehouse import crypto
 
     settings.GONGSHU_KEY_WRAP = "aes-gcm"
-    staged, _ = storage.stage(pa.table({"k": ["230502199001011234"]}), encrypt=True)
+    staged, _, _ = storage.stage(pa.table({"k": ["230502199001011234"]}), encrypt=True)
     path = staged / "data.parquet"
     assert b"230502199001011234" not in path.read_bytes()
     assert crypto.dataset(path, encrypted=True).to_table().column("k")[0].as_py() == "230502199001011234"
