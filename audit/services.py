@@ -161,38 +161,85 @@ class Verification:
 _COLUMNS = ", ".join(("hash",) + chain.HASHED_FIELDS)
 
 
+def _walk(cursor, expected_prev: str, expected_seq: int, progress=None) -> tuple[int, str, int | None, str]:
+    """Check the stored events from ``expected_seq`` on: (count, last hash, first bad seq, reason)."""
+    count = 0
+    while rows := cursor.fetchmany(5000):
+        for row in rows:
+            stored_hash, fields = row[0], row[1:]
+            seq, prev_hash = fields[0], fields[-1]
+            if seq != expected_seq:
+                return count, expected_prev, min(seq, expected_seq), f"event #{expected_seq} is missing or out of order"
+            if prev_hash != expected_prev:
+                return count, expected_prev, seq, f"event #{seq} does not link to event #{seq - 1}"
+            if chain.row_hash(fields) != stored_hash:
+                return count, expected_prev, seq, f"event #{seq} was altered"
+            expected_prev, expected_seq = stored_hash, seq + 1
+            count += 1
+        if progress:
+            progress(count)
+    return count, expected_prev, None, ""
+
+
+def _head() -> tuple[int, str]:
+    head = ChainHead.objects.filter(pk=1).first()
+    return (head.seq, head.hash) if head else (0, GENESIS)
+
+
 def verify(*, progress=None) -> Verification:
     """Recompute the whole chain; name the first event that was edited, deleted or moved."""
     started = time.perf_counter()
-    expected_prev, expected_seq, count = GENESIS, 1, 0
-
-    def failed(seq, reason):
-        return Verification(False, count, time.perf_counter() - started, seq, reason)
-
     with connection.cursor() as cursor:
         # Raw rows: the values exactly as stored, without the ORM's per-field conversions.
         cursor.execute(f"SELECT {_COLUMNS} FROM audit_event ORDER BY seq")
-        while rows := cursor.fetchmany(5000):
-            for row in rows:
-                stored_hash, fields = row[0], row[1:]
-                seq, prev_hash = fields[0], fields[-1]
-                if seq != expected_seq:
-                    return failed(min(seq, expected_seq), f"event #{expected_seq} is missing or out of order")
-                if prev_hash != expected_prev:
-                    return failed(seq, f"event #{seq} does not link to event #{seq - 1}")
-                if chain.row_hash(fields) != stored_hash:
-                    return failed(seq, f"event #{seq} was altered")
-                expected_prev, expected_seq = stored_hash, seq + 1
-                count += 1
-            if progress:
-                progress(count)
-    head = ChainHead.objects.filter(pk=1).first()
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if head_seq != count or head_hash != expected_prev:
-        return failed(count + 1 if head_seq > count else head_seq,
-                      f"the chain ends at #{count} but its head records #{head_seq}: events were removed")
+        count, last_hash, bad, reason = _walk(cursor, GENESIS, 1, progress)
+    if bad is not None:
+        return Verification(False, count, time.perf_counter() - started, bad, reason)
+    head_seq, head_hash = _head()
+    if head_seq != count or head_hash != last_hash:
+        return Verification(False, count, time.perf_counter() - started, count + 1 if head_seq > count else head_seq,
+                            f"the chain ends at #{count} but its head records #{head_seq}: events were removed")
     result = Verification(True, count, time.perf_counter() - started)
     return _verify_checkpoints(result)
+
+
+@dataclass
+class Proof:
+    """That one event (a caller's receipt) is in the chain: its hash recomputes, and every event after it
+    links on to the current head; a signed checkpoint at or after it anchors it outside the database."""
+
+    seq: int
+    hash: str
+    ok: bool
+    reason: str
+    head_seq: int
+    head_hash: str
+    checkpoint: dict | None = None
+    event: dict | None = None
+
+
+def prove(seq: int, expected_hash: str | None = None) -> Proof:
+    event = Event.objects.filter(seq=seq).first()
+    head_seq, head_hash = _head()
+    if event is None:
+        return Proof(seq, expected_hash or "", False, f"event #{seq} is not in the chain", head_seq, head_hash)
+    summary = {"action": event.action, "at": event.at.isoformat(), "organisation": event.organisation_name,
+               "actor": event.actor_name, "object": f"{event.object_type}:{event.object_id}", "outcome": event.outcome}
+    if expected_hash and expected_hash != event.hash:
+        return Proof(seq, event.hash, False, f"event #{seq} has hash {event.hash}, not the receipt's", head_seq, head_hash,
+                     event=summary)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_COLUMNS} FROM audit_event WHERE seq >= %s ORDER BY seq", [seq])
+        count, last_hash, bad, reason = _walk(cursor, event.prev_hash, seq)
+    ok = bad is None and seq + count - 1 == head_seq and last_hash == head_hash
+    if bad is None and not ok:
+        reason = f"the chain after #{seq} does not reach the head #{head_seq}"
+    anchor = None
+    for document in _checkpoints():
+        if document["seq"] >= seq:
+            anchor = {k: document[k] for k in ("seq", "head_hash", "at", "path")}
+            break
+    return Proof(seq, event.hash, ok, reason, head_seq, head_hash, anchor, summary)
 
 
 # --- checkpoints (signed anchors outside the database) ---------------------------------------
@@ -241,21 +288,42 @@ def checkpoint(actor: Actor | None = None) -> dict:
     return {**document, "path": str(path)}
 
 
-def _verify_checkpoints(result: Verification) -> Verification:
+def _load_checkpoints() -> list[tuple[Path, dict, bool]]:
+    """Every checkpoint file: (path, payload, signature good), oldest first."""
     directory = _checkpoint_dir()
     files = sorted(directory.glob("checkpoint-*.json")) if directory.exists() else []
     if not files:
-        return result
+        return []
     public_key = _signing_key().public_key()
-    wanted = []
+    loaded = []
     for path in files:
         document = json.loads(path.read_text())
         payload = {k: document[k] for k in ("seq", "head_hash", "at", "algorithm")}
         try:
             public_key.verify(base64.b64decode(document["signature"]), chain.canonical(payload).encode())
+            good = True
         except Exception:
+            good = False
+        loaded.append((path, payload, good))
+    return loaded
+
+
+def _checkpoints() -> list[dict]:
+    """Checkpoints that are signed and match the chain, by sequence number."""
+    loaded = [(path, payload) for path, payload, good in _load_checkpoints() if good and payload["seq"] > 0]
+    hashes = dict(Event.objects.filter(seq__in=[p["seq"] for _, p in loaded]).values_list("seq", "hash"))
+    return sorted(({**p, "path": str(path)} for path, p in loaded if hashes.get(p["seq"]) == p["head_hash"]),
+                  key=lambda p: p["seq"])
+
+
+def _verify_checkpoints(result: Verification) -> Verification:
+    wanted = []
+    for path, payload, good in _load_checkpoints():
+        if not good:
             return Verification(False, result.count, result.seconds, None, f"checkpoint {path.name} has a bad signature")
         wanted.append((path.name, payload))
+    if not wanted:
+        return result
     seqs = [p["seq"] for _, p in wanted if p["seq"] > 0]
     hashes_by_seq = dict(Event.objects.filter(seq__in=seqs).values_list("seq", "hash"))
     for name, payload in wanted:
@@ -274,3 +342,12 @@ def _verify_checkpoints(result: Verification) -> Verification:
 def events_for(obj) -> models.QuerySet:
     object_type, object_id = _object_ref(obj)
     return Event.objects.filter(object_type=object_type, object_id=object_id).order_by("seq")
+
+
+def may_see_event(actor: Actor, seq: int) -> bool:
+    """An event's details are for the organisation that acted, and for those who oversee the audit trail."""
+    from core import permissions
+
+    if actor.is_system or permissions.can(actor, "audit.view", organisation=actor.organisation):
+        return True
+    return Event.objects.filter(seq=seq, organisation_id=actor.organisation.pk if actor.organisation else None).exists()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.services import record, service
 from core import permissions
 from core.actor import Actor
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, ValidationFailed, refuse_if
 from core import rulebook
 from core.models import Organisation
 from core.selectors import bureau_for, city_of, service_centre_for
@@ -22,7 +22,7 @@ from workflow.models import Case
 
 from . import search
 from .models import DataItem, GradeSuggestion, ListEntry, Project, Resource, ResourceVersion
-from .signals import grades_changed
+from .signals import grades_changed, share_type_changed
 
 EDITABLE_FIELDS = (
     "name", "summary", "data_format", "industry_category", "temporal_start", "temporal_end", "spatial_coverage",
@@ -158,12 +158,6 @@ def _problems(fields: dict, items: list[dict], *, submitting: bool, lookups: _Lo
     return errors
 
 
-def _refuse_if(errors: dict[str, list[str]]) -> None:
-    if errors:
-        field, messages = next(iter(errors.items()))
-        raise ValidationFailed(messages[0], field=field, errors=errors)
-
-
 def _normalise(fields: dict) -> dict:
     clean = {k: fields.get(k) for k in EDITABLE_FIELDS if k in fields}
     for key in ("name", "summary", "share_conditions", "open_conditions", "operation_scenarios", "legal_basis", "change_reason"):
@@ -270,7 +264,7 @@ def draft_resource(actor: Actor, *, fields: dict, items: list[dict]) -> Resource
     fields.setdefault("spatial_coverage", actor.organisation.region)
     items = _item_dicts(items)
     lookups = _Lookups()
-    _refuse_if(_problems(fields, items, submitting=False, lookups=lookups))
+    refuse_if(_problems(fields, items, submitting=False, lookups=lookups))
     _resolve_sources(actor.organisation, items, lookups)
     resource = Resource(provider=actor.organisation, code=_next_code(actor.organisation))
     _apply_fields(resource, fields, lookups)
@@ -306,7 +300,7 @@ def update_draft(actor: Actor, resource: Resource, *, fields: dict, items: list[
     # G1: re-grading a published entry is a reviewed change that states its reason.
     if resource.published_version and regraded_items(resource, items) and not merged.get("change_reason"):
         errors.setdefault("change_reason", []).append("调整已发布数据项的分级须说明理由")
-    _refuse_if(errors)
+    refuse_if(errors)
     _resolve_sources(resource.provider, items, lookups)
     _apply_fields(resource, merged, lookups)
     if resource.status == Resource.Status.PUBLISHED:
@@ -370,7 +364,7 @@ def snapshot_for_review(actor: Actor, case: Case) -> None:
     """Entering review: the working copy must be complete; it is frozen as a new version."""
     resource = Resource.objects.select_for_update().get(pk=case.subject_id)
     items = _item_dicts(resource.items.all())
-    _refuse_if(_problems(_current_fields(resource), items, submitting=True))
+    refuse_if(_problems(_current_fields(resource), items, submitting=True))
     resource.version += 1
     resource.status = Resource.Status.IN_REVIEW
     resource.save(update_fields=["version", "status", "updated_at"])
@@ -404,6 +398,8 @@ def publish_version(actor: Actor, case: Case) -> None:
         if item.published_grade_id != item.grade_id:
             item.published_grade_id = item.grade_id
             item.save(update_fields=["published_grade"])
+    previous = resource.versions.filter(number=resource.published_version).first() if resource.published_version else None
+    share_before = previous.data.get("share_type") if previous else None
     resource.grade = highest(i.grade for i in items)
     resource.status = Resource.Status.PUBLISHED
     resource.published_version = version.number
@@ -414,6 +410,8 @@ def publish_version(actor: Actor, case: Case) -> None:
            detail={"regraded": changes} if changes else None)
     if changes:
         grades_changed.send(sender=Resource, resource=resource, changes=changes, actor=actor)
+    if share_before and share_before != resource.share_type:
+        share_type_changed.send(sender=Resource, resource=resource, before=share_before, after=resource.share_type, actor=actor)
 
 
 def version_data(resource: Resource, items: list[dict]) -> dict:
@@ -583,7 +581,7 @@ def accept_project(actor: Actor, project: Project, *, accepted_on) -> Project:
         errors["resources"] = [f"目录尚未发布：{'、'.join(gaps['unpublished'])}"]
     if gaps["unmounted"]:
         errors.setdefault("resources", []).append(f"数据尚未归集挂载：{'、'.join(gaps['unmounted'])}")
-    _refuse_if(errors)
+    refuse_if(errors)
     project.status, project.accepted_on = Project.Status.ACCEPTED, accepted_on
     project.save(update_fields=["status", "accepted_on", "updated_at"])
     record(actor, "catalog.accept_project", project, after={"accepted_on": accepted_on})

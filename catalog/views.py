@@ -62,6 +62,8 @@ def detail(request, resource_id: int):
         "can_edit": own and permissions.can(actor, "catalog.draft") and resource.status != Resource.Status.IN_REVIEW,
         "can_submit": own and permissions.can(actor, "catalog.submit")
         and resource.status in (Resource.Status.DRAFT, Resource.Status.RETURNED),
+        "can_request_share": not own and resource.published_version is not None
+        and resource.share_type != Resource.ShareType.NOT_SHARED and permissions.can(actor, "share.request"),
         "industry": dict(IndustryCategory.choices),
     })
 

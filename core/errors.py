@@ -51,3 +51,10 @@ class Conflict(GongshuError):
 class DeadlinePassed(GongshuError):
     code = "deadline_passed"
     status = 409
+
+
+def refuse_if(errors: dict[str, list[str]]) -> None:
+    """Refuse with every problem at once (field -> messages); the first one is the headline."""
+    if errors:
+        field, messages = next(iter(errors.items()))
+        raise ValidationFailed(messages[0], field=field, errors=errors)

@@ -25,6 +25,9 @@ PERMISSIONS: dict[str, str] = {
     "catalog.view_drafts": REGION,
     # warehouse
     "data.ingest": OWN,
+    # sharing
+    "share.request": OWN,
+    "share.call": OWN,
     # cases
     "cases.view": REGION,
     # accounts
@@ -43,8 +46,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # The service centre also provides what it consolidates: base and theme databases (SYS Art. 19).
     Role.SERVICE_CENTRE_STAFF: {"catalog.verify", "catalog.view", "catalog.view_drafts", "cases.view", "tokens.manage",
                                 "catalog.draft", "catalog.submit", "data.ingest"},
-    Role.DATA_OFFICER: {"catalog.draft", "catalog.submit", "catalog.view", "tokens.manage", "data.ingest"},
-    Role.AGENCY_STAFF: {"catalog.draft", "catalog.view", "tokens.manage", "data.ingest"},
+    Role.DATA_OFFICER: {"catalog.draft", "catalog.submit", "catalog.view", "tokens.manage", "data.ingest",
+                        "share.request", "share.call"},
+    Role.AGENCY_STAFF: {"catalog.draft", "catalog.view", "tokens.manage", "data.ingest", "share.request", "share.call"},
     Role.OPERATOR_STAFF: {"catalog.view", "tokens.manage"},
     Role.DEVELOPER_STAFF: {"catalog.view", "tokens.manage"},
     Role.PUBLIC_USER: {"catalog.view", "tokens.manage"},

@@ -96,3 +96,12 @@ _NAMES = {
 
 def _zh_name(name: str) -> str:
     return _NAMES.get(name, name)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (or earlier), on the month's last day where it has no such day."""
+    import calendar
+
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return day.replace(year=year, month=month + 1, day=min(day.day, calendar.monthrange(year, month + 1)[1]))

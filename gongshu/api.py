@@ -63,7 +63,9 @@ def _http_error(request, exc: HttpError):
 
 def _routers():
     from catalog.api import router as catalog_router
+    from audit.api import router as audit_router
     from core.api import router as core_router
+    from sharing.api import router as sharing_router
     from warehouse.api import router as warehouse_router
     from workflow.api import router as workflow_router
 
@@ -71,6 +73,8 @@ def _routers():
     api.add_router("/catalog", catalog_router)
     api.add_router("/cases", workflow_router)
     api.add_router("/data", warehouse_router)
+    api.add_router("/share", sharing_router)
+    api.add_router("/audit", audit_router)
 
 
 _routers()

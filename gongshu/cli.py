@@ -266,6 +266,28 @@ def audit_checkpoint():
     click.echo(f"checkpoint #{doc['seq']} {doc['head_hash']} {doc['at']} -> {doc['path']}")
 
 
+@audit.command("prove")
+@click.argument("event", type=int)
+@click.option("--hash", "expected", default=None, help="the hash on the receipt, to compare")
+def audit_prove(event, expected):
+    """Show that EVENT (a receipt's event number) is in the chain and links on to the head."""
+    _django()
+    from audit.services import prove
+
+    proof = prove(event, expected)
+    if proof.event:
+        click.echo(f"event #{proof.seq} {proof.hash}")
+        for key, value in proof.event.items():
+            click.echo(f"  {key}: {value}")
+    click.echo(f"head #{proof.head_seq} {proof.head_hash}")
+    if proof.checkpoint:
+        click.echo(f"anchored by signed checkpoint #{proof.checkpoint['seq']} ({proof.checkpoint['at']}) {proof.checkpoint['path']}")
+    if not proof.ok:
+        click.echo(f"NOT PROVEN: {proof.reason}")
+        sys.exit(1)
+    click.echo(f"proven: event #{proof.seq} recomputes and {proof.head_seq - proof.seq} later event(s) link it to the head")
+
+
 # --- cases -----------------------------------------------------------------------------------
 
 

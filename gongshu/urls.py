@@ -15,4 +15,5 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("cases/", include("workflow.urls")),
     path("data/", include("warehouse.urls")),
+    path("share/", include("sharing.urls")),
 ]

@@ -123,7 +123,7 @@ class UsageLog(models.Model):
 
     class Meta:
         ordering = ["-at"]
-        indexes = [models.Index(fields=["organisation", "at"])]
+        indexes = [models.Index(fields=["organisation", "at"]), models.Index(fields=["grant_ref", "at"])]
 
 
 class EngineChoice(models.Model):

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "grading",
     "catalog",
     "warehouse",
+    "sharing",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,166 @@
+"""The sharing API (S3, S4): share requests, grants, and calls on a grant answered with receipts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from catalog import selectors as catalog_selectors
+from core.auth import TokenAuth
+
+from . import selectors, services
+
+router = Router(tags=["sharing"])
+RESERVED = {"fields", "purpose", "limit"}
+
+
+class RequestIn(Schema):
+    resource: int
+    scenario: str = Field(description="应用场景: what the data is used for")
+    basis: str = Field(description="履职依据: the duty or legal basis")
+    method: str = Field(description="api | file | db_sync")
+    items: list[str] = Field(description="item columns asked for")
+    valid_until: dt.date
+    row_filter: dict[str, list[str]] = Field(default_factory=dict, description="rows asked for: {column: [values]}")
+
+
+class RequestOut(Schema):
+    id: int
+    resource: int = Field(alias="resource_id")
+    applicant: str
+    scenario: str
+    method: str
+    items: list[str]
+    valid_until: dt.date
+    share_type: str
+    case: str | None
+    state: str | None
+    due_on: dt.date | None
+    grant: str | None
+
+    @staticmethod
+    def resolve_applicant(obj):
+        return obj.applicant.name
+
+    @staticmethod
+    def resolve_case(obj):
+        return obj.case.number if obj.case else None
+
+    @staticmethod
+    def resolve_state(obj):
+        return obj.case.state if obj.case else None
+
+    @staticmethod
+    def resolve_due_on(obj):
+        return obj.case.due_on if obj.case else None
+
+    @staticmethod
+    def resolve_grant(obj):
+        grant = getattr(obj, "grant", None)
+        return grant.ref if grant else None
+
+
+class GrantOut(Schema):
+    ref: str
+    kind: str
+    resource: int = Field(alias="resource_id")
+    resource_name: str
+    holder: str
+    items: list[str]
+    row_filter: dict
+    method: str
+    purpose: str
+    valid_from: dt.date
+    valid_until: dt.date
+    status: str
+    status_reason: str
+
+    @staticmethod
+    def resolve_resource_name(obj):
+        return obj.resource.name
+
+    @staticmethod
+    def resolve_holder(obj):
+        return obj.holder.name
+
+
+class Receipt(Schema):
+    event: int = Field(description="the audit event's number: `gongshu audit prove EVENT`")
+    hash: str
+
+
+class CallOut(Schema):
+    grant: str
+    snapshot: int
+    items: list[str]
+    records: list[dict]
+    receipt: Receipt
+
+
+class QueryIn(Schema):
+    sql: str = Field(description="a SELECT over the table `data` (the granted, masked view)")
+    purpose: str | None = None
+    limit: int = 100
+
+
+class RevokeIn(Schema):
+    reason: str
+
+
+def _answer(ref, result) -> dict:
+    return {"grant": ref, "snapshot": result.snapshot.version, "items": result.columns, "records": result.records,
+            "receipt": {"event": result.audit_seq, "hash": result.audit_hash}}
+
+
+@router.post("/requests", response={201: RequestOut})
+def create_request(request, payload: RequestIn):
+    """S3: apply for data. Unconditional entries go to the bureau; conditional ones to the provider."""
+    resource = catalog_selectors.access_resource(request.actor, payload.resource)
+    data = payload.dict(exclude={"resource"})
+    return Status(201, services.request_share(request.actor, resource, **data))
+
+
+@router.get("/requests", response=list[RequestOut])
+def list_requests(request):
+    return list(selectors.requests_for(request.actor)[:500])
+
+
+@router.get("/requests/{request_id}", response=RequestOut)
+def get_request(request, request_id: int):
+    return selectors.access_request(request.actor, request_id)
+
+
+@router.get("/grants", response=list[GrantOut])
+def list_grants(request):
+    """Grants held by the acting organisation, and grants on its data."""
+    return list(selectors.grants_for(request.actor)[:500])
+
+
+@router.get("/grants/{ref}", response=GrantOut)
+def get_grant(request, ref: str):
+    return selectors.access_grant(request.actor, ref)
+
+
+@router.post("/grants/{ref}/revoke", response=GrantOut)
+def revoke(request, ref: str, payload: RevokeIn):
+    return services.revoke_grant(request.actor, selectors.access_grant(request.actor, ref), reason=payload.reason)
+
+
+@router.get("/{ref}/records", response=CallOut)
+def records(request, ref: str, fields: str | None = None, purpose: str | None = None, limit: int = 100):
+    """S4 per-record lookup, e.g. `?citizen_id=…`: restricted to the grant, masked by grade, logged,
+    answered with a receipt. Any other query parameter is a key to look up."""
+    filters = {k: v for k, v in request.GET.items() if k not in RESERVED}
+    result = services.call(request.actor, ref, filters=filters, fields=fields.split(",") if fields else None,
+                           purpose=purpose, limit=limit, operation="lookup")
+    return _answer(ref, result)
+
+
+@router.post("/{ref}/query", response=CallOut, auth=TokenAuth(reads=True))
+def batch_query(request, ref: str, payload: QueryIn):
+    """S4 batch query: SQL over the granted, masked view only."""
+    result = services.call(request.actor, ref, sql=payload.sql, purpose=payload.purpose, limit=payload.limit,
+                           operation="query")
+    return _answer(ref, result)

@@ -1,0 +1,86 @@
+"""Reads of sharing, each restricted to what the acting organisation may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from core import permissions
+from core.actor import Actor
+from core.errors import NotFound
+from warehouse.models import UsageLog
+from workflow.engine import case_type
+
+from .models import Grant, ShareRequest
+
+
+def _for(model, actor: Actor, party: str) -> QuerySet:
+    """Own (as ``party`` — applicant or holder — or as provider), or in the region the actor oversees."""
+    qs = model.objects.select_related("resource", "resource__provider", party)
+    if actor.is_system:
+        return qs
+    org = actor.organisation
+    condition = Q(resource__provider=org) | Q(**{party: org})
+    if permissions.can(actor, "cases.view", organisation=org):
+        condition |= Q(resource__provider__region__path__startswith=org.region.path)
+    return qs.filter(condition)
+
+
+def requests_for(actor: Actor) -> QuerySet:
+    return _for(ShareRequest, actor, "applicant").select_related("case").order_by("-created_at")
+
+
+def grants_for(actor: Actor) -> QuerySet:
+    return _for(Grant, actor, "holder").order_by("-created_at")
+
+
+def access_request(actor: Actor, request_id: int) -> ShareRequest:
+    found = requests_for(actor).filter(pk=request_id).first()
+    if found is None:
+        raise NotFound("共享申请不存在或无权查看", code="not_found")
+    return found
+
+
+def access_grant(actor: Actor, ref: str) -> Grant:
+    found = grants_for(actor).filter(ref=ref).first()
+    if found is None:
+        raise NotFound("授权不存在或无权查看", code="not_found")
+    return found
+
+
+def dashboard(actor: Actor, *, days: int = 30) -> dict:
+    """The sharing picture for the acting organisation's view: requests by state, overdue requests, and
+    calls per agency over the last ``days`` days (for the bureau: its whole region)."""
+    requests = requests_for(actor)
+    states = dict(requests.values_list("case__state").annotate(n=Count("pk")).values_list("case__state", "n"))
+    labels = {s.name: s.label for s in case_type("share_request").states}
+    since = timezone.now() - dt.timedelta(days=days)
+    grants = grants_for(actor)
+    refs = list(grants.values_list("ref", flat=True))
+    calls = UsageLog.objects.filter(scope="grant", grant_ref__in=refs, at__gte=since)
+    per_agency = list(calls.values("organisation__name").annotate(n=Count("pk")).order_by("-n")[:20])
+    per_day = list(calls.annotate(day=TruncDate("at")).values("day").annotate(n=Count("pk")).order_by("day"))
+    return {
+        "states": [{"state": labels.get(k, k), "n": v} for k, v in states.items()],
+        "overdue": requests.filter(case__due_on__lt=timezone.localdate(), case__closed_at__isnull=True),
+        "per_agency": [{"agency": r["organisation__name"] or "—", "n": r["n"]} for r in per_agency],
+        "per_day": [{"day": r["day"].isoformat(), "n": r["n"]} for r in per_day],
+        "grants": grants,
+    }
+
+
+def grant_statistics(grant: Grant, *, days: int = 90) -> dict:
+    calls = UsageLog.objects.filter(grant_ref=grant.ref)
+    since = timezone.now() - dt.timedelta(days=days)
+    per_day = calls.filter(at__gte=since).annotate(day=TruncDate("at")).values("day").annotate(n=Count("pk")).order_by("day")
+    return {
+        "calls": calls.count(),
+        "rows": calls.aggregate(rows=Sum("row_count"))["rows"] or 0,
+        "last_call": calls.aggregate(last=Max("at"))["last"],
+        "refused": grant.refusals.count(),
+        "per_day": [{"day": r["day"].isoformat(), "n": r["n"]} for r in per_day],
+        "refusals": grant.refusals.all()[:20],
+    }

@@ -1,0 +1,62 @@
+"""The sharing pages: the request wizard from a catalog entry, the overview with the dashboard, the grant
+page with call statistics and revocation (S3, S4, S7)."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Resource
+from sharing.models import Grant, ShareRequest
+from workflow.services import transition
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_agency_requests_from_the_catalog_entry_and_sees_its_deadline_S3(client, city, sign_in):
+    household = Resource.objects.get(name="户籍人口基本信息")
+    sign_in("cdo_civil_affairs")
+    assert "request-share" in client.get(f"/catalog/{household.pk}/").content.decode()
+    page = client.get(f"/share/request/{household.pk}/").content.decode()
+    assert "household_no" in page and "db_sync" in page and 'value="file"' not in page
+    bad = client.post(f"/share/request/{household.pk}/", {"scenario": "婚姻登记核验", "basis": "", "method": "api",
+                                                           "items": ["name"], "valid_until": "2020-01-01"})
+    assert bad.status_code == 200 and not ShareRequest.objects.exists()
+    response = client.post(f"/share/request/{household.pk}/", {
+        "scenario": "婚姻登记核验", "basis": "《婚姻登记条例》", "method": "api", "items": ["citizen_id", "name"],
+        "valid_until": str(timezone.localdate() + dt.timedelta(days=30)),
+    })
+    request = ShareRequest.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/cases/{request.case.number}/"
+    overview = client.get("/share/").content.decode()
+    assert request.case.number in overview and "提供部门审核" in overview and "echarts.min.js" in overview
+
+
+def test_own_entries_and_not_shared_entries_offer_no_request_S1(client, city, sign_in):
+    household = Resource.objects.get(name="户籍人口基本信息")
+    sign_in("officer")
+    assert "request-share" not in client.get(f"/catalog/{household.pk}/").content.decode()
+
+
+def test_the_grant_page_shows_calls_and_the_provider_revokes_there_S7(client, city, sign_in):
+    from sharing import services
+    from warehouse import query
+
+    household = Resource.objects.get(name="户籍人口基本信息")
+    request = services.request_share(city.actor("cdo_civil_affairs"), household, scenario="核验", basis="条例", method="api",
+                                     items=["citizen_id", "name"], valid_until=timezone.localdate() + dt.timedelta(days=9))
+    transition(city.actor("officer"), request.case, "agree")
+    grant = Grant.objects.get()
+    person = query.arrow_of(query.snapshot_of(household)).slice(0, 1).to_pylist()[0]
+    services.call(city.actor("cdo_civil_affairs"), grant.ref, filters={"citizen_id": person["citizen_id"]})
+    sign_in("cdo_civil_affairs")
+    page = client.get(f"/share/grants/{grant.ref}/").content.decode()
+    assert "调用 1 次" in page and 'id="revoke"' not in page  # the holder cannot revoke
+    assert client.post(f"/share/grants/{grant.ref}/", {"reason": "x"}).status_code == 302
+    assert Grant.objects.get().status == "active"
+    sign_in("cdo_health")
+    assert client.get(f"/share/grants/{grant.ref}/").status_code == 404
+    sign_in("officer")
+    assert 'id="revoke"' in client.get(f"/share/grants/{grant.ref}/").content.decode()
+    client.post(f"/share/grants/{grant.ref}/", {"reason": "职责调整"})
+    assert Grant.objects.get().status == "revoked"

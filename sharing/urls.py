@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "sharing"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("request/<int:resource_id>/", views.request_share, name="request"),
+    path("grants/<str:ref>/", views.grant_detail, name="grant"),
+]

@@ -1,0 +1,78 @@
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog import selectors as catalog_selectors
+from core import permissions
+from core.errors import GongshuError, ValidationFailed
+from core.viewkit import actor_of, apply_errors
+
+from . import selectors, services
+from .models import Method
+
+
+class RequestForm(forms.Form):
+    scenario = forms.CharField(label="应用场景", max_length=200)
+    basis = forms.CharField(label="履职依据", widget=forms.Textarea(attrs={"rows": 2}))
+    method = forms.ChoiceField(label="共享方式")
+    items = forms.MultipleChoiceField(label="申请数据项", widget=forms.CheckboxSelectMultiple)
+    valid_until = forms.DateField(label="使用期限至", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, resource, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        offered = resource.share_methods or list(Method.values)
+        self.fields["method"].choices = [(m, Method(m).label) for m in offered]
+        self.fields["items"].choices = [(c, f"{n}（{c}）") for c, n in services._shareable_items(resource).items()]
+        self.fields["valid_until"].initial = timezone.localdate() + dt.timedelta(days=90)
+
+
+@login_required
+def request_share(request, resource_id: int):
+    """S3: the request wizard, opened from a catalog entry."""
+    actor = actor_of(request)
+    resource = catalog_selectors.access_resource(actor, resource_id)
+    form = RequestForm(resource, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            share = services.request_share(actor, resource, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except GongshuError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已提交共享申请，办理期限至 %(due)s") % {"due": share.case.due_on})
+            return redirect("workflow:detail", number=share.case.number)
+    return render(request, "sharing/request.html", {"resource": resource, "form": form})
+
+
+@login_required
+def overview(request):
+    """Requests and grants of the acting organisation; for the bureau the sharing dashboard of its region."""
+    actor = actor_of(request)
+    board = selectors.dashboard(actor)
+    return render(request, "sharing/overview.html", {
+        "board": board, "requests": selectors.requests_for(actor)[:100],
+        "oversight": permissions.can(actor, "cases.view", organisation=actor.organisation),
+    })
+
+
+@login_required
+def grant_detail(request, ref: str):
+    actor = actor_of(request)
+    grant = selectors.access_grant(actor, ref)
+    if request.method == "POST":
+        try:
+            services.revoke_grant(actor, grant, reason=request.POST.get("reason", ""))
+            messages.success(request, _("授权已撤销"))
+        except GongshuError as exc:
+            messages.error(request, exc.message)
+        return redirect("sharing:grant", ref=ref)
+    return render(request, "sharing/grant.html", {
+        "grant": grant, "stats": selectors.grant_statistics(grant),
+        "can_revoke": grant.status in ("active", "suspended") and actor.organisation.pk != grant.holder_id,
+    })
