@@ -13,7 +13,6 @@ from catalog.models import Resource
 from core import permissions, rulebook
 from core.actor import Actor
 from core.errors import Conflict, GongshuError, NotFound, PermissionDenied, ValidationFailed, refuse_if
-from core.models import Organisation
 from core.selectors import bureau_for
 from core.services import notify
 from core.workdays import add_months

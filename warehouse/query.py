@@ -24,7 +24,7 @@ from core.actor import Actor
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 
 from . import crypto, engines, lookup, masking, policy, storage
-from .models import Snapshot, UsageLog
+from .models import Snapshot
 
 MAX_ROWS = 10_000
 

@@ -8,7 +8,6 @@ publish the snapshot (version, mount, audit) or refuse the batch (reasons, probl
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import shutil
 import uuid
