@@ -25,10 +25,10 @@ def main(argv: list[str]) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    from bench import audit_bench, catalog_bench, warehouse_bench
+    from bench import audit_bench, catalog_bench, sharing_bench, warehouse_bench
 
     rows = []
-    for module in (audit_bench, catalog_bench, warehouse_bench):
+    for module in (audit_bench, catalog_bench, warehouse_bench, sharing_bench):
         rows.extend(module.run())
     width = max(len(r[0]) for r in rows)
     print(f"{'operation':<{width}}  {'ours':>16}  {'baseline':>16}  {'ratio':>7}")

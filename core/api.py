@@ -118,3 +118,9 @@ class RuleOut(Schema):
 @router.get("/rules", response=list[RuleOut])
 def rules(request):
     return list(rulebook.current().rules.values())
+
+
+@router.get("/health", auth=None)
+def health(request):
+    """Liveness for load balancers (and the constant baseline of the sharing bench)."""
+    return {"ok": True}

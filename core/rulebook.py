@@ -54,6 +54,7 @@ class Rulebook:
     sources_article: str
     grading: dict  # the default classification and grading scheme (seeded into the database)
     bases: dict  # base databases (A5): key and fields, each from a basic data type's item
+    backflow: dict = None  # A7: which item columns carry the administrative division a record concerns
 
     def rule(self, key: str) -> Rule:
         try:
@@ -88,7 +89,7 @@ def _load(path: Path) -> Rulebook:
         for key, spec in (src.get("designations") or {}).items()
     }
     return Rulebook(data["name"], data.get("title", data["name"]), rules, sources, src.get("article", ""), data.get("grading") or {},
-                    data.get("bases") or {})
+                    data.get("bases") or {}, data.get("backflow") or {})
 
 
 def _path(name: str) -> Path:

@@ -60,7 +60,7 @@ def serve(host, port, workers, no_worker):
     if not no_worker:
         children.append(subprocess.Popen([sys.executable, "-m", "gongshu.cli", "worker"]))
     web = subprocess.Popen([
-        sys.executable, "-m", "gunicorn", "gongshu.wsgi:application", "--bind", f"{host}:{port}",
+        sys.executable, "-m", "gunicorn", "gongshu.wsgi:application", "--config", "python:gongshu.gunicorn_conf", "--bind", f"{host}:{port}",
         "--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "5",
     ])
     children.append(web)

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from core import identifiers
 from core.actor import act_as, system_actor
 from core.models import Membership, Organisation, Region, Role, User
+from core.workdays import add_months
 
 PASSWORD = "Gongshu@2026"
 CITY = ("230500", "双鸭山市")
@@ -352,10 +354,14 @@ def _write_rows(created) -> Path:
     given = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "桂兰", "建国"]
     districts = [c for c, _ in COUNTIES]
     path = out / "household_registration.csv"
-    if not path.exists():
+    public = User.objects.get(username="public").citizen_id
+    if not path.exists() or public.encode() not in path.read_bytes()[:200]:
         with path.open("w", encoding="gbk", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["公民身份号码", "姓名", "性别", "出生日期", "民族", "户籍地址", "户号", "户籍地区划代码"])
+            # the demo's citizen, registered with a wrong character in the name (the correction demo fixes it)
+            writer.writerow([public, "孙市明", "男" if int(public[16]) % 2 else "女", f"{public[6:10]}-{public[10:12]}-{public[12:14]}",
+                             "汉族", "双鸭山市尖山区和平街1号", "H90000000", "230502"])
             for i in range(2000):
                 division = rng.choice(districts)
                 cid = identifiers.random_citizen_id(rng, division)
@@ -502,8 +508,49 @@ def load(echo=print) -> str:
     rows = _write_rows(created)
     echo(f"synthetic rows: {rows}")
     _ingest(rows, echo)
+    _sharing(orgs, echo)
     _ensure_bases(_reviewers(orgs), echo)
     return summary()
+
+
+def _sharing(orgs, echo) -> None:
+    """The sharing walk-through (S3–S5): the civil affairs bureau asks for household data, the police
+    (its source) agrees within its deadline, lookups come back masked with receipts, and a citizen's
+    correction flows back as a new snapshot. Two more requests wait for their deciders."""
+    from catalog.models import Resource
+    from sharing import services
+    from sharing.models import ShareRequest
+    from warehouse.query import arrow_of, snapshot_of
+    from workflow.services import transition
+
+    if ShareRequest.objects.exists():
+        return
+    household = Resource.objects.get(name="户籍人口基本信息")
+    civil, officer = _actor("cdo_civil_affairs"), _actor("officer")
+    request = services.request_share(civil, household, scenario="婚姻登记当事人户籍核验", basis="《婚姻登记条例》第五条、第七条",
+                                     method="api", items=["citizen_id", "name", "gender", "birth_date", "address"],
+                                     valid_until=add_months(timezone.localdate(), 6))
+    transition(officer, request.case, "agree", comment="符合共享条件，按最小必要原则授权")
+    grant = request.grant
+    people = arrow_of(snapshot_of(household)).slice(0, 5).column("citizen_id").to_pylist()
+    receipts = [services.call(_actor("cdo_civil_affairs", channel="api"), grant.ref, filters={"citizen_id": p}).audit_seq
+                for p in people]
+    echo(f"sharing: request {request.case.number} granted as {grant.ref}; {len(receipts)} lookups, receipts #{receipts[0]}…#{receipts[-1]}")
+    public = User.objects.get(username="public")
+    correction = services.raise_correction(_actor("public"), household, key={"citizen_id": public.citizen_id}, column="name",
+                                           claimed_value="孙市民", reason="户口簿上的姓名为孙市民，系统登记有误", source="person")
+    transition(officer, correction.case, "correct", comment="经核对户籍档案，姓名已更正")
+    echo(f"correction {correction.case.number}: corrected, snapshot v{snapshot_of(household).version}")
+    services.request_share(_actor("cdo_health"), Resource.objects.get(name="社会保险参保信息"), scenario="医保待遇资格核验",
+                           basis="《社会保险法》", method="api", items=["citizen_id", "status"],
+                           valid_until=add_months(timezone.localdate(), 3))
+    services.request_share(_actor("cdo_civil_affairs"), Resource.objects.get(name="市场主体登记信息"), scenario="社会救助家庭经济状况核对",
+                           basis="《社会救助暂行办法》第十一条", method="api", items=["uscc", "entity_name", "status"],
+                           valid_until=add_months(timezone.localdate(), 12))
+
+
+def _actor(username, channel="web"):
+    return act_as(User.objects.get(username=username), channel=channel)
 
 
 def summary() -> str:

@@ -32,7 +32,13 @@ def run_extractions() -> str:
     return f"{run_due_extractions(system_actor('system'))} extraction(s) run"
 
 
-SCHEDULE = [("run_extractions", run_extractions), ("raise_overdue", raise_overdue), ("flag_stale_data", flag_stale_data), ("purge_usage_logs", purge_usage_logs)]
+
+
+def review_grant_use() -> str:
+    from sharing.services import review_grant_use
+
+    counts = review_grant_use()
+    return f"{counts['opened']} rectification(s) opened, {counts['suspended']} grant(s) suspended, {counts['terminated']} terminated"
 
 
 def run_uploads() -> str:
@@ -41,6 +47,8 @@ def run_uploads() -> str:
     return f"{run_queued_uploads()} upload(s) checked"
 
 
+SCHEDULE = [("run_extractions", run_extractions), ("raise_overdue", raise_overdue), ("flag_stale_data", flag_stale_data),
+            ("purge_usage_logs", purge_usage_logs), ("review_grant_use", review_grant_use)]
 QUEUED = [("run_uploads", run_uploads)]
 
 

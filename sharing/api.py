@@ -164,3 +164,115 @@ def batch_query(request, ref: str, payload: QueryIn):
     result = services.call(request.actor, ref, sql=payload.sql, purpose=payload.purpose, limit=payload.limit,
                            operation="query")
     return _answer(ref, result)
+
+
+class CorrectionIn(Schema):
+    resource: int
+    key: dict[str, str] = Field(description="the record: {key column: value}, e.g. your citizen ID")
+    column: str
+    claimed_value: str
+    reason: str
+    source: str = Field("person", description="person | organisation | cross_check")
+
+
+class CorrectionOut(Schema):
+    id: int
+    resource: int = Field(alias="resource_id")
+    source: str
+    column: str
+    claimed_value: str
+    case: str | None
+    state: str | None
+    due_on: dt.date | None
+    snapshot: int | None
+
+    @staticmethod
+    def resolve_case(obj):
+        return obj.case.number if obj.case else None
+
+    @staticmethod
+    def resolve_state(obj):
+        return obj.case.state if obj.case else None
+
+    @staticmethod
+    def resolve_due_on(obj):
+        return obj.case.due_on if obj.case else None
+
+    @staticmethod
+    def resolve_snapshot(obj):
+        snapshot = getattr(obj.batch, "snapshot", None) if obj.batch else None
+        return snapshot.version if snapshot else None
+
+
+@router.post("/corrections", response={201: CorrectionOut})
+def create_correction(request, payload: CorrectionIn):
+    """S5: dispute data about yourself (or report a mismatch found by cross-checking)."""
+    resource = catalog_selectors.access_resource(request.actor, payload.resource)
+    return Status(201, services.raise_correction(request.actor, resource, **payload.dict(exclude={"resource"})))
+
+
+@router.get("/corrections", response=list[CorrectionOut])
+def list_corrections(request):
+    return list(selectors.corrections_for(request.actor)[:500])
+
+
+class DemandIn(Schema):
+    provider: int = Field(description="the organisation asked for the data")
+    data: str
+    scenario: str
+    basis: str
+    resource: int | None = None
+
+
+class CaseRef(Schema):
+    id: int
+    case: str | None
+    state: str | None
+    due_on: dt.date | None
+
+    @staticmethod
+    def resolve_case(obj):
+        return obj.case.number if obj.case else None
+
+    @staticmethod
+    def resolve_state(obj):
+        return obj.case.state if obj.case else None
+
+    @staticmethod
+    def resolve_due_on(obj):
+        return obj.case.due_on if obj.case else None
+
+
+class DisputeIn(Schema):
+    resource: int
+    subject: str
+    detail: str
+
+
+class BackflowIn(Schema):
+    resource: int
+
+
+@router.post("/demands", response={201: CaseRef})
+def create_demand(request, payload: DemandIn):
+    """S8: ask a provider for data (catalogued or not); it answers within the rulebook's deadline."""
+    from core.models import Organisation
+
+    provider = Organisation.objects.filter(pk=payload.provider, is_active=True).first()
+    resource = catalog_selectors.access_resource(request.actor, payload.resource) if payload.resource else None
+    return Status(201, services.raise_demand(request.actor, provider=provider, data=payload.data, scenario=payload.scenario,
+                                             basis=payload.basis, resource=resource))
+
+
+@router.post("/disputes", response={201: CaseRef})
+def create_dispute(request, payload: DisputeIn):
+    """S6: raise a dispute with a provider; negotiation first, then the bureaus."""
+    resource = catalog_selectors.access_resource(request.actor, payload.resource)
+    return Status(201, services.raise_dispute(request.actor, resource, subject=payload.subject, detail=payload.detail))
+
+
+@router.post("/backflow", response={201: GrantOut})
+def create_backflow(request, payload: BackflowIn):
+    """A7: a county or district body takes back the city-level data about its region (no review)."""
+    resource = catalog_selectors.access_resource(request.actor, payload.resource)
+    return Status(201, services.backflow(request.actor, resource))

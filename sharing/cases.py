@@ -18,7 +18,11 @@ class _Hooks(dict):
             from . import services
 
             self.update({"granted": services.grant_from_case, "refused": services.tell_applicant,
-                         "withdrawn": services.tell_applicant})
+                         "withdrawn": services.tell_applicant, "corrected": services.apply_correction,
+                         "rejected": services.tell_applicant, "rectified": services.end_rectification,
+                         "terminated": services.terminate_for_rectification, "fulfilled": services.check_fulfilled,
+                         "answered": services.tell_applicant, "declined": services.tell_applicant,
+                         "settled": services.tell_applicant, "decided": services.tell_applicant})
         return super().get(key, default)
 
 
@@ -40,6 +44,111 @@ SHARE_REQUEST = register(
             Transition("agree", "同意共享", ("provider_review",), "granted", PROVIDER, "provider"),
             Transition("decline", "不同意共享", ("provider_review",), "refused", PROVIDER, "provider", needs_comment=True),
             Transition("withdraw", "撤回申请", ("bureau_review", "provider_review"), "withdrawn", APPLICANT, "applicant"),
+        ],
+        on_enter=_Hooks(),
+    )
+)
+
+
+# A correction (S5, SYS Art. 28): the provider verifies, corrects and answers within its deadline;
+# entering "corrected" publishes the corrected record as a new snapshot, in the same transaction.
+CORRECTION = register(
+    CaseType(
+        name="correction",
+        label="校核纠错",
+        prefix="JC",
+        states=[
+            State("verifying", "提供部门核实", party="provider", deadline="correction.resolve"),
+            State("corrected", "已更正", final=True),
+            State("rejected", "经核实无误", final=True),
+        ],
+        transitions=[
+            Transition("correct", "核实并更正", ("verifying",), "corrected", PROVIDER, "provider", needs_comment=True),
+            Transition("reject", "核实无误", ("verifying",), "rejected", PROVIDER, "provider", needs_comment=True),
+        ],
+        on_enter=_Hooks(),
+    )
+)
+
+
+# Rectification of a grant's use (S7, SYS Art. 31, 33): the holder reports what it changed, the provider
+# accepts or returns it. Past the deadline the scheduled review suspends the grant, and terminates it if
+# the rectification is still open after the rulebook's further period.
+HOLDER = frozenset({Role.DATA_OFFICER, Role.AGENCY_STAFF})
+
+RECTIFICATION = register(
+    CaseType(
+        name="rectification",
+        label="限期整改",
+        prefix="ZG",
+        states=[
+            State("rectifying", "使用部门整改", party="holder", deadline="share.rectify"),
+            State("reviewing", "提供部门审核整改", party="provider", deadline="share.rectify_review"),
+            State("rectified", "整改完成", final=True),
+            State("terminated", "终止授权", final=True),
+        ],
+        transitions=[
+            Transition("report", "报送整改情况", ("rectifying",), "reviewing", HOLDER, "holder", needs_comment=True),
+            Transition("accept", "整改通过", ("reviewing",), "rectified", PROVIDER, "provider"),
+            Transition("return", "退回整改", ("reviewing",), "rectifying", PROVIDER, "provider", needs_comment=True),
+            Transition("terminate", "逾期未整改，终止授权", ("rectifying", "reviewing"), "terminated", BUREAU, "bureau",
+                       needs_comment=True),
+        ],
+        on_enter=_Hooks(),
+    )
+)
+
+
+# Demand matching (S8, SYS Art. 32): the provider answers within 3 wd (reasons if it declines); an
+# accepted demand for data not catalogued obliges it to publish the entry and mount the data in 10 wd.
+DEMAND = register(
+    CaseType(
+        name="demand",
+        label="数据需求",
+        prefix="XQ",
+        states=[
+            State("answering", "提供部门答复", party="provider", deadline="demand.answer"),
+            State("publishing", "编目并挂载数据", party="provider", deadline="demand.publish_and_mount"),
+            State("answered", "已满足（可申请共享）", final=True),
+            State("fulfilled", "已编目挂载", final=True),
+            State("declined", "驳回", final=True),
+        ],
+        transitions=[
+            Transition("available", "已有目录，请申请共享", ("answering",), "answered", PROVIDER, "provider", needs_comment=True),
+            Transition("accept", "受理，编目并挂载", ("answering",), "publishing", PROVIDER, "provider"),
+            Transition("decline", "驳回", ("answering",), "declined", PROVIDER, "provider", needs_comment=True),
+            Transition("fulfil", "已发布目录并挂载数据", ("publishing",), "fulfilled", PROVIDER, "provider"),
+        ],
+        on_enter=_Hooks(),
+    )
+)
+
+# Disputes (S6, SYS Art. 29): negotiation between the parties, then the same-level bureau coordinates,
+# then the city bureau, which decides or refers the matter to the city government and records its decision.
+PARTIES = APPLICANT | PROVIDER
+DISPUTE = register(
+    CaseType(
+        name="dispute",
+        label="共享争议",
+        prefix="ZY",
+        states=[
+            State("negotiation", "双方协商", party="provider", deadline="dispute.negotiate"),
+            State("bureau", "同级主管部门协调", party="bureau", deadline="dispute.decide"),
+            State("city_bureau", "市主管部门协调", party="city_bureau", deadline="dispute.decide"),
+            State("government", "提请市人民政府决定", party="city_bureau", deadline="dispute.decide"),
+            State("settled", "协商一致", final=True),
+            State("decided", "已决定", final=True),
+        ],
+        transitions=[
+            Transition("settle", "协商一致", ("negotiation",), "settled", PROVIDER, "provider", needs_comment=True),
+            Transition("escalate", "协商不成，提请协调", ("negotiation",), "bureau", PARTIES, "applicant", needs_comment=True),
+            Transition("coordinate", "协调解决", ("bureau",), "decided", BUREAU, "bureau", needs_comment=True),
+            Transition("refer", "报市主管部门", ("bureau",), "city_bureau", BUREAU, "bureau", needs_comment=True),
+            Transition("decide", "市主管部门决定", ("city_bureau",), "decided", BUREAU, "city_bureau", needs_comment=True),
+            Transition("to_government", "提请市人民政府决定", ("city_bureau",), "government", BUREAU, "city_bureau",
+                       needs_comment=True),
+            Transition("record_decision", "登记市人民政府决定", ("government",), "decided", BUREAU, "city_bureau",
+                       needs_comment=True),
         ],
         on_enter=_Hooks(),
     )

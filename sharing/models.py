@@ -98,3 +98,90 @@ class RefusedCall(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+
+class Correction(BaseModel):
+    """A dispute of data about oneself, or a mismatch found by cross-checking (S5, SYS Art. 28): the
+    provider verifies and corrects within its deadline and answers; a correction is a new snapshot."""
+
+    class Source(models.TextChoices):
+        PERSON = "person", _("本人申请")
+        ORGANISATION = "organisation", _("本单位申请")
+        CROSS_CHECK = "cross_check", _("比对核查发现")
+
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="corrections", verbose_name=_("数据资源"))
+    source = models.CharField(_("来源"), max_length=20, choices=Source.choices)
+    key = models.JSONField(_("记录"))  # key column -> value
+    column = models.CharField(_("数据项"), max_length=100)
+    claimed_value = models.CharField(_("应为"), max_length=500)
+    reason = models.TextField(_("理由"))
+    raised_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    raised_for = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="corrections_raised")
+    case = models.OneToOneField(Case, null=True, on_delete=models.PROTECT, related_name="correction")
+    batch = models.ForeignKey("warehouse.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("校核纠错")
+        verbose_name_plural = _("校核纠错")
+        ordering = ["-created_at"]
+
+
+class Rectification(BaseModel):
+    """A grant used outside its terms (S7, SYS Art. 31, 33): no call for months, unusual volumes or hours,
+    calls after expiry, repeated calls outside the grant. The holder rectifies by a deadline; if it does
+    not, the grant is suspended, then terminated."""
+
+    class Reason(models.TextChoices):
+        IDLE = "idle", _("长期未调用")
+        VOLUME = "volume", _("调用量异常")
+        NIGHT = "night", _("夜间调用异常")
+        EXPIRED = "expired", _("到期后仍在调用")
+        REFUSED = "refused", _("超范围、超用途调用")
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="rectifications")
+    reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
+    detail = models.TextField(_("情况"))
+    case = models.OneToOneField(Case, null=True, on_delete=models.PROTECT, related_name="rectification")
+    suspended_on = models.DateField(_("暂停日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("整改")
+        verbose_name_plural = _("整改")
+        ordering = ["-created_at"]
+
+
+class Demand(BaseModel):
+    """A request for data not (yet) available (S8, SYS Art. 32): the provider answers within its deadline;
+    an accepted demand for data not catalogued obliges it to publish the entry and mount the data."""
+
+    applicant = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="demands_made", verbose_name=_("需求部门"))
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="demands_received", verbose_name=_("提供部门"))
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="demands",
+                                 verbose_name=_("数据资源"))
+    data = models.TextField(_("所需数据"))  # the items, in the applicant's words
+    scenario = models.CharField(_("应用场景"), max_length=200)
+    basis = models.TextField(_("依据"))
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    case = models.OneToOneField(Case, null=True, on_delete=models.PROTECT, related_name="demand")
+
+    class Meta:
+        verbose_name = _("数据需求")
+        verbose_name_plural = _("数据需求")
+        ordering = ["-created_at"]
+
+
+class Dispute(BaseModel):
+    """A disagreement between a user of data and its provider (S6, SYS Art. 29): negotiation, then the
+    same-level bureau, then the city bureau, then a government decision; every step a recorded transition."""
+
+    applicant = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="disputes_raised", verbose_name=_("申请方"))
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="disputes_received", verbose_name=_("提供方"))
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="disputes", verbose_name=_("数据资源"))
+    subject = models.CharField(_("争议事项"), max_length=300)
+    detail = models.TextField(_("情况说明"))
+    case = models.OneToOneField(Case, null=True, on_delete=models.PROTECT, related_name="dispute")
+
+    class Meta:
+        verbose_name = _("共享争议")
+        verbose_name_plural = _("共享争议")
+        ordering = ["-created_at"]

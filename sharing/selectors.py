@@ -84,3 +84,19 @@ def grant_statistics(grant: Grant, *, days: int = 90) -> dict:
         "per_day": [{"day": r["day"].isoformat(), "n": r["n"]} for r in per_day],
         "refusals": grant.refusals.all()[:20],
     }
+
+
+def corrections_for(actor: Actor) -> QuerySet:
+    """Raised by the actor (or its organisation), against its data, or in the region it oversees."""
+    from .models import Correction
+
+    qs = Correction.objects.select_related("resource", "case", "raised_for")
+    if actor.is_system:
+        return qs
+    org = actor.organisation
+    condition = Q(raised_by=actor.user) | Q(resource__provider=org)
+    if org.kind != "public":
+        condition |= Q(raised_for=org)
+    if permissions.can(actor, "cases.view", organisation=org):
+        condition |= Q(resource__provider__region__path__startswith=org.region.path)
+    return qs.filter(condition)

@@ -13,14 +13,15 @@ from catalog.models import Resource
 from core import permissions, rulebook
 from core.actor import Actor
 from core.errors import Conflict, GongshuError, NotFound, PermissionDenied, ValidationFailed, refuse_if
+from core.models import Organisation
 from core.selectors import bureau_for
 from core.services import notify
-from core.workdays import add_months
+from core.workdays import add_months, add_workdays
 from warehouse import query
 from workflow.models import Case
-from workflow.services import open_case
+from workflow.services import open_case, transition
 
-from .models import Grant, Method, RefusedCall, ShareRequest
+from .models import Correction, Demand, Dispute, Grant, Method, Rectification, RefusedCall, ShareRequest
 
 OPEN_STATES = ("bureau_review", "provider_review")
 
@@ -109,11 +110,6 @@ def grant_from_case(actor: Actor, case: Case) -> Grant:
     return grant
 
 
-def tell_applicant(actor: Actor, case: Case) -> None:
-    notify(organisation_id=case.parties["applicant"], kind="share", message=f"共享申请 {case.number}：{case.state_label}",
-           link=f"/cases/{case.number}/")
-
-
 @service
 def revoke_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
     """The provider (or the bureau of its region) withdraws a grant; calls stop at once."""
@@ -186,3 +182,295 @@ def _count_refusal(actor: Actor, grant: Grant, error: GongshuError) -> None:
         event = record_refusal(actor, "sharing.call", error, grant, detail={"grant": grant.ref})
         RefusedCall.objects.create(grant=grant, organisation=actor.organisation, code=error.code or "refused",
                                    message=error.message[:300], audit_seq=event.seq)
+
+
+# --- corrections (S5) -------------------------------------------------------------------------
+
+
+@service
+def raise_correction(actor: Actor, resource: Resource, *, key: dict[str, str], column: str, claimed_value: str,
+                     reason: str, source: str) -> Correction:
+    """S5: a person disputes data about itself (its citizen ID is the record's key), an organisation data
+    about itself (its USCC), or an agency using the data reports a mismatch found by cross-checking."""
+    from warehouse.services import current_record
+
+    if source not in Correction.Source.values:
+        raise ValidationFailed("来源须为本人、本单位或比对核查", field="source")
+    key = {k: str(v).strip().upper() if isinstance(v, str) else str(v) for k, v in (key or {}).items()}
+    key_items = {i.column: i.sensitivity for i in resource.items.filter(is_key=True)}
+    identity = {Correction.Source.PERSON: ("citizen_id", actor.user.citizen_id if actor.user else None),
+                Correction.Source.ORGANISATION: ("uscc", actor.organisation.uscc if actor.organisation else None)}
+    if source in identity:
+        kind, own = identity[source]
+        if list(key_items.values()) != [kind] or not own or list(key.values()) != [own]:
+            raise PermissionDenied("只能对有关本人（本单位）的数据提出校核", field="key", code="not_about_you")
+    elif not (Grant.objects.filter(resource=resource, holder=actor.organisation, status=Grant.Status.ACTIVE).exists()
+              or permissions.can(actor, "cases.view", organisation=resource.provider)):
+        raise PermissionDenied("比对核查发现的问题，由使用该数据的部门或主管部门提出", field="source", code="no_grant")
+    errors: dict[str, list[str]] = {}
+    items = {i.column: i.name for i in resource.items.all()}
+    if column not in items or column in key_items:
+        errors.setdefault("column", []).append("请选择要更正的数据项（主键不能更正）")
+    if not (claimed_value or "").strip():
+        errors.setdefault("claimed_value", []).append("请写明正确的内容")
+    if not (reason or "").strip():
+        errors.setdefault("reason", []).append("请说明理由或依据")
+    refuse_if(errors)
+    if current_record(resource, key) is None:
+        raise NotFound("当前数据中没有这条记录", field="key", code="no_record")
+    correction = Correction.objects.create(
+        resource=resource, source=source, key=key, column=column, claimed_value=claimed_value.strip(), reason=reason.strip(),
+        raised_by=actor.user, raised_for=actor.organisation,
+    )
+    correction.case = open_case(
+        actor, case_type="correction", subject=correction, title=f"校核纠错：{resource.name}·{items[column]}",
+        parties={"applicant": actor.organisation, "provider": resource.provider}, initial="verifying",
+        comment=correction.reason,
+    )
+    correction.save(update_fields=["case"])
+    return correction
+
+
+def apply_correction(actor: Actor, case: Case) -> None:
+    """Hook: the provider verified the claim — the corrected record becomes a new snapshot, traceable to the case."""
+    from warehouse.services import correct_record
+
+    correction = Correction.objects.select_related("resource").get(pk=case.subject_id)
+    correction.batch = correct_record(actor, correction.resource, correction.key, {correction.column: correction.claimed_value},
+                                      reference=case.number)
+    correction.save(update_fields=["batch", "updated_at"])
+    tell_applicant(actor, case)
+
+
+def tell_applicant(actor: Actor, case: Case) -> None:
+    """The applicant hears how its case ended (for a person's correction: the person, too)."""
+    notify(organisation_id=case.parties["applicant"], kind="share", message=f"{case.type.label} {case.number}：{case.state_label}",
+           link=f"/cases/{case.number}/")
+    if case.case_type == "correction" and case.opened_by_id:
+        notify(user=case.opened_by, kind="share", message=f"您提出的校核纠错 {case.number}：{case.state_label}",
+               link=f"/cases/{case.number}/")
+
+
+# --- misuse control (S7) ----------------------------------------------------------------------
+
+_REFUSAL_CODES = ("over_scope", "over_purpose", "filter_column", "wrong_method", "not_holder", "forbidden")
+
+
+def _monitor(grant: Grant) -> Actor:
+    """The bureau's sharing monitor: the platform acting for the bureau over the provider's region."""
+    from core.actor import machine_actor
+
+    return machine_actor(bureau_for(grant.resource.provider.region), "共享监测", frozenset({"system"}), channel="system")
+
+
+def _finding(grant: Grant, now: dt.datetime) -> tuple[str, str] | None:
+    """Why this grant needs rectifying now, if it does (the first reason found)."""
+    from django.db.models import Max
+
+    from warehouse.models import UsageLog
+
+    calls = UsageLog.objects.filter(grant_ref=grant.ref)
+    day_ago = now - dt.timedelta(days=1)
+    refusals = grant.refusals.filter(at__gte=day_ago)
+    if refusals.filter(code="grant_expired").exists():
+        return Rectification.Reason.EXPIRED, f"授权已于 {grant.valid_until} 到期，仍有调用"
+    refused = refusals.filter(code__in=_REFUSAL_CODES).count()
+    if refused >= int(rulebook.value("share.refused_calls")):
+        return Rectification.Reason.REFUSED, f"近24小时超出授权范围或用途的调用被拒 {refused} 次"
+    last = calls.aggregate(last=Max("at"))["last"] or grant.created_at
+    idle = int(rulebook.value("share.idle_months"))
+    if last < now - dt.timedelta(days=1) and timezone.localdate(last) <= add_months(timezone.localdate(now), -idle):
+        return Rectification.Reason.IDLE, f"自 {timezone.localdate(last)} 起 {idle} 个月未调用"
+    today = calls.filter(at__gte=day_ago).count()
+    month = calls.filter(at__gte=now - dt.timedelta(days=31), at__lt=day_ago).count() / 30
+    ratio = float(rulebook.value("share.unusual_daily_calls"))
+    if today >= int(rulebook.value("share.unusual_min_calls")) and today > ratio * month:
+        return Rectification.Reason.VOLUME, f"近24小时调用 {today} 次，超过近30日日均（{month:.0f} 次）的 {ratio:g} 倍"
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    night = calls.filter(at__gte=start, at__lt=start + dt.timedelta(hours=int(rulebook.value("share.night_end_hour")))).count()
+    if night > int(rulebook.value("share.night_calls")):
+        return Rectification.Reason.NIGHT, f"今日夜间调用 {night} 次"
+    return None
+
+
+def review_grant_use(now: dt.datetime | None = None) -> dict[str, int]:
+    """Scheduled (S7): every grant in force is looked at; misuse opens a rectification with a deadline;
+    a rectification past its deadline suspends the grant, and after the further period terminates it."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    counts = {"opened": 0, "suspended": 0, "terminated": 0}
+    open_cases = Rectification.objects.filter(case__closed_at__isnull=True)
+    for grant in Grant.objects.filter(status=Grant.Status.ACTIVE).exclude(rectifications__in=open_cases) \
+            .select_related("resource__provider__region", "holder"):
+        finding = _finding(grant, now)
+        if finding:
+            _open_rectification(_monitor(grant), grant, *finding)
+            counts["opened"] += 1
+    for rectification in open_cases.select_related("grant__resource__provider__region", "case"):
+        case, grant = rectification.case, rectification.grant
+        if rectification.suspended_on is None and case.state == "rectifying" and case.due_on and case.due_on < today:
+            _suspend(_monitor(grant), rectification, today)
+            counts["suspended"] += 1
+        elif rectification.suspended_on and add_workdays(rectification.suspended_on, rulebook.deadline("share.suspend_then_terminate")) < today:
+            transition(_monitor(grant), case, "terminate", comment="暂停后仍未完成整改，终止数据使用权限")
+            counts["terminated"] += 1
+    return counts
+
+
+@service
+def _open_rectification(actor: Actor, grant: Grant, reason: str, detail: str) -> Rectification:
+    rectification = Rectification.objects.create(grant=grant, reason=reason, detail=detail)
+    rectification.case = open_case(
+        actor, case_type="rectification", subject=rectification, title=f"限期整改：{grant.holder.name}·{grant.resource.name}（{grant.ref}）",
+        parties={"holder": grant.holder, "provider": grant.resource.provider, "bureau": actor.organisation},
+        initial="rectifying", label="督促整改", comment=detail,
+    )
+    rectification.save(update_fields=["case"])
+    return rectification
+
+
+@service
+def _suspend(actor: Actor, rectification: Rectification, today: dt.date) -> None:
+    grant = Grant.objects.select_for_update().get(pk=rectification.grant_id)
+    grant.status, grant.status_reason = Grant.Status.SUSPENDED, f"逾期未整改（{rectification.case.number}）"
+    grant.save(update_fields=["status", "status_reason", "updated_at"])
+    rectification.suspended_on = today
+    rectification.save(update_fields=["suspended_on", "updated_at"])
+    record(actor, "sharing.suspend_grant", grant, before={"status": "active"}, after={"status": grant.status},
+           detail={"case": rectification.case.number, "rule": "share.rectify"})
+    notify(organisation=grant.holder, kind="share", link=f"/cases/{rectification.case.number}/",
+           message=f"授权 {grant.ref} 因逾期未整改已暂停使用，请尽快完成整改")
+
+
+def end_rectification(actor: Actor, case: Case) -> None:
+    """Hook: rectified — a grant suspended for it is in force again."""
+    rectification = Rectification.objects.select_related("grant").get(pk=case.subject_id)
+    grant = rectification.grant
+    if grant.status == Grant.Status.SUSPENDED:
+        grant.status, grant.status_reason = Grant.Status.ACTIVE, ""
+        grant.save(update_fields=["status", "status_reason", "updated_at"])
+        record(actor, "sharing.resume_grant", grant, before={"status": "suspended"}, after={"status": "active"})
+    notify(organisation=grant.holder, kind="share", message=f"整改 {case.number} 已通过", link=f"/cases/{case.number}/")
+
+
+def terminate_for_rectification(actor: Actor, case: Case) -> None:
+    rectification = Rectification.objects.select_related("grant").get(pk=case.subject_id)
+    grant = rectification.grant
+    before = grant.status
+    grant.status, grant.status_reason = Grant.Status.TERMINATED, f"逾期未整改，终止使用（{case.number}）"
+    grant.save(update_fields=["status", "status_reason", "updated_at"])
+    record(actor, "sharing.terminate_grant", grant, before={"status": before}, after={"status": grant.status},
+           detail={"case": case.number, "rule": "share.suspend_then_terminate"})
+    notify(organisation=grant.holder, kind="share", message=grant.status_reason, link=f"/cases/{case.number}/")
+
+
+# --- demands (S8) -----------------------------------------------------------------------------
+
+
+@service
+def raise_demand(actor: Actor, *, provider: Organisation, data: str, scenario: str, basis: str,
+                 resource: Resource | None = None) -> Demand:
+    """S8: an agency names the provider, the data, the scenario and the basis; the provider answers."""
+    permissions.require(actor, "share.request", organisation=actor.organisation)
+    errors: dict[str, list[str]] = {}
+    for name, value in (("data", data), ("scenario", scenario), ("basis", basis)):
+        if not (value or "").strip():
+            errors.setdefault(name, []).append("必填")
+    if provider is None or provider.kind not in ("agency", "utility", "service_centre"):
+        errors.setdefault("provider", []).append("请选择提供数据的公共管理和服务机构")
+    elif provider.pk == actor.organisation.pk:
+        errors.setdefault("provider", []).append("不能向本部门提出需求")
+    if resource is not None and provider is not None and resource.provider_id != provider.pk:
+        errors.setdefault("resource", []).append("该目录不属于所选提供部门")
+    refuse_if(errors)
+    demand = Demand.objects.create(applicant=actor.organisation, provider=provider, resource=resource, data=data.strip(),
+                                   scenario=scenario.strip(), basis=basis.strip(), requested_by=actor.user)
+    demand.case = open_case(actor, case_type="demand", subject=demand, title=f"数据需求：{actor.organisation.name}→{provider.name}",
+                            parties={"applicant": actor.organisation, "provider": provider}, initial="answering",
+                            comment=demand.scenario)
+    demand.save(update_fields=["case"])
+    return demand
+
+
+@service
+def fulfil_demand(actor: Actor, demand: Demand, resource: Resource) -> Demand:
+    """The provider names the entry it published for the demand; the case closes if its data is mounted."""
+    demand = Demand.objects.select_for_update().get(pk=demand.pk)
+    demand.resource = resource
+    demand.save(update_fields=["resource", "updated_at"])
+    transition(actor, demand.case, "fulfil", comment=f"已发布目录 {resource.code} 并挂载数据")
+    return demand
+
+
+def check_fulfilled(actor: Actor, case: Case) -> None:
+    """Hook: a demand is fulfilled only by a published entry of the provider with data mounted (C6)."""
+    demand = Demand.objects.select_related("resource").get(pk=case.subject_id)
+    resource = demand.resource
+    if resource is None or resource.provider_id != demand.provider_id:
+        raise Conflict("请先指定本部门为该需求发布的目录", field="resource", code="no_resource")
+    if resource.published_version is None or resource.mounted_at is None:
+        raise Conflict("目录须已发布且已挂载数据", field="resource", code="not_mounted")
+    tell_applicant(actor, case)
+
+
+# --- disputes (S6) ----------------------------------------------------------------------------
+
+
+@service
+def raise_dispute(actor: Actor, resource: Resource, *, subject: str, detail: str) -> Dispute:
+    """S6: a user of data (or an applicant refused) disputes with the provider; negotiation comes first."""
+    from core.selectors import city_of
+
+    permissions.require(actor, "share.request", organisation=actor.organisation)
+    errors: dict[str, list[str]] = {}
+    if not (subject or "").strip():
+        errors.setdefault("subject", []).append("请写明争议事项")
+    if not (detail or "").strip():
+        errors.setdefault("detail", []).append("请说明情况")
+    refuse_if(errors)
+    if resource.provider_id == actor.organisation.pk:
+        raise Conflict("不能与本部门发生共享争议", field="resource", code="own_data")
+    dispute = Dispute.objects.create(applicant=actor.organisation, provider=resource.provider, resource=resource,
+                                     subject=subject.strip(), detail=detail.strip())
+    city_bureau = bureau_for(city_of(actor.organisation.region))
+    dispute.case = open_case(
+        actor, case_type="dispute", subject=dispute, title=f"共享争议：{dispute.subject}",
+        parties={"applicant": actor.organisation, "provider": resource.provider,
+                 "bureau": bureau_for(actor.organisation.region), "city_bureau": city_bureau},
+        initial="negotiation", comment=dispute.detail,
+    )
+    dispute.save(update_fields=["case"])
+    return dispute
+
+
+# --- backflow (A7) ----------------------------------------------------------------------------
+
+
+@service
+def backflow(actor: Actor, resource: Resource) -> Grant:
+    """A7: a body of a county or district receives the city-level data about its region, without extra
+    conditions: a grant created by rule, limited to the rows of its region, with no review."""
+    permissions.require(actor, "share.request", organisation=actor.organisation)
+    spec = rulebook.current().backflow or {}
+    region = actor.organisation.region
+    provider_region = resource.provider.region
+    if resource.published_version is None or resource.share_type == Resource.ShareType.NOT_SHARED:
+        raise Conflict("该目录未发布或不予共享", field="resource", code="not_shared")
+    if region.pk == provider_region.pk or not region.path.startswith(provider_region.path):
+        raise PermissionDenied("数据回流只面向数据所在区域的下级单位", field="resource", code="not_below")
+    column = next((i.column for i in resource.items.all() if i.column in spec.get("region_columns", [])), None)
+    if column is None:
+        raise Conflict("该目录没有标明行政区划的数据项，不能按区域回流", field="resource", code="no_region_column")
+    existing = Grant.objects.filter(kind=Grant.Kind.BACKFLOW, resource=resource, holder=actor.organisation,
+                                    status=Grant.Status.ACTIVE, valid_until__gte=timezone.localdate()).first()
+    if existing:
+        return existing
+    codes = sorted(r.code for r in type(region).objects.filter(path__startswith=region.path))
+    today = timezone.localdate()
+    grant = Grant.objects.create(
+        kind=Grant.Kind.BACKFLOW, resource=resource, holder=actor.organisation, items=list(_shareable_items(resource)),
+        row_filter={column: codes}, method=Method.API, purpose=f"数据回流（{spec.get('article', '')}）".replace("（）", ""),
+        valid_from=today, valid_until=add_months(today, int(rulebook.value("backflow.grant_months"))),
+    )
+    record(actor, "sharing.backflow", grant, after={"ref": grant.ref, "rows": {column: codes}, "items": grant.items})
+    return grant

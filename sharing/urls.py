@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("request/<int:resource_id>/", views.request_share, name="request"),
     path("grants/<str:ref>/", views.grant_detail, name="grant"),
+    path("corrections/", views.corrections, name="corrections"),
 ]

@@ -76,3 +76,48 @@ def grant_detail(request, ref: str):
         "grant": grant, "stats": selectors.grant_statistics(grant),
         "can_revoke": grant.status in ("active", "suspended") and actor.organisation.pk != grant.holder_id,
     })
+
+
+class CorrectionForm(forms.Form):
+    resource = forms.ModelChoiceField(label="数据资源", queryset=None)
+    key = forms.CharField(label="记录（公民身份号码或统一社会信用代码）", max_length=18)
+    column = forms.CharField(label="有误的数据项（字段名）", max_length=100)
+    claimed_value = forms.CharField(label="正确内容", max_length=500)
+    reason = forms.CharField(label="理由或依据", widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, actor, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from catalog.models import Resource
+
+        # entries keyed by a person's or an organisation's identifier: the ones a person can dispute
+        self.fields["resource"].queryset = Resource.objects.filter(
+            published_version__isnull=False, mounted_at__isnull=False, items__is_key=True,
+            items__sensitivity__in=("citizen_id", "uscc"),
+        ).distinct().order_by("code")
+        own = actor.user.citizen_id if actor.organisation.kind == "public" else actor.organisation.uscc
+        if own:
+            self.fields["key"].initial = own
+
+
+@login_required
+def corrections(request):
+    """S5: my corrections (a person's, an organisation's), and those against my data."""
+    actor = actor_of(request)
+    form = CorrectionForm(actor, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        resource = data["resource"]
+        key_column = resource.items.filter(is_key=True).values_list("column", flat=True).first()
+        source = "person" if actor.organisation.kind == "public" else (
+            "organisation" if data["key"].upper() == (actor.organisation.uscc or "") else "cross_check")
+        try:
+            correction = services.raise_correction(actor, resource, key={key_column: data["key"]}, column=data["column"],
+                                                   claimed_value=data["claimed_value"], reason=data["reason"], source=source)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except GongshuError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已提交，数据提供部门将于 %(due)s 前核实答复") % {"due": correction.case.due_on})
+            return redirect("sharing:corrections")
+    return render(request, "sharing/corrections.html", {"form": form, "corrections": selectors.corrections_for(actor)[:200]})

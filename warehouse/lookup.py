@@ -93,3 +93,18 @@ def warm(snapshot, key: str) -> int:
 def find(snapshot, key: str, values: list[str]) -> pa.Table:
     """The raw rows of ``snapshot`` whose ``key`` is one of ``values`` (snapshots are immutable: cache freely)."""
     return _index(snapshot.path, snapshot.encrypted, key).find([str(v) for v in values])
+
+
+def warm_all() -> int:
+    """Warm the key index of every current single-key snapshot (a web worker about to serve lookups)."""
+    from django.db.models import Max
+
+    from .models import Snapshot
+
+    latest = Snapshot.objects.values("resource_id").annotate(version=Max("version"))
+    warmed = 0
+    for row in latest:
+        snapshot = Snapshot.objects.get(resource_id=row["resource_id"], version=row["version"])
+        if len(snapshot.key_columns) == 1:
+            warmed += warm(snapshot, snapshot.key_columns[0])
+    return warmed

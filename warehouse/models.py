@@ -14,6 +14,7 @@ class Batch(BaseModel):
         FRONT_END = "front_end", _("前置机推送")
         EXTRACT = "extract", _("库表抽取")
         CONSOLIDATE = "consolidate", _("基础库归集")
+        CORRECTION = "correction", _("校核纠错")
 
     class Mode(models.TextChoices):
         FULL = "full", _("全量")

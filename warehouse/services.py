@@ -27,7 +27,7 @@ from audit.services import record, service
 from catalog.models import Resource
 from core import permissions, rulebook
 from core.actor import Actor, act_as, system_actor
-from core.errors import Conflict, GongshuError, ValidationFailed
+from core.errors import Conflict, GongshuError, NotFound, ValidationFailed
 
 from . import quality, readers, storage
 from .models import Batch, QualityIssue, Snapshot
@@ -542,3 +542,46 @@ def run_due_extractions(actor: Actor) -> int:
             run_extraction(actor, source)
             done += 1
     return done
+
+
+# --- corrections (S5) -------------------------------------------------------------------------
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
+
+
+def current_record(resource: Resource, key: dict[str, str]) -> dict | None:
+    """The raw record of ``resource`` with these key values in its current snapshot (for the warehouse's own
+    work: a correction's before and after). Never for output: reads go through the query path."""
+    from . import lookup
+    from .query import arrow_of, snapshot_of
+
+    snapshot = snapshot_of(resource)
+    if sorted(key) != sorted(snapshot.key_columns):
+        raise ValidationFailed(f"须给出主键：{'、'.join(snapshot.key_columns)}", field="key", code="key_columns")
+    first = snapshot.key_columns[0]
+    found = lookup.find(snapshot, first, [key[first]]) if len(key) == 1 else arrow_of(snapshot)
+    for row in found.to_pylist():
+        if all(_text(row[k]) == str(v) for k, v in key.items()):
+            return row
+    return None
+
+
+def correct_record(actor: Actor, resource: Resource, key: dict[str, str], changes: dict[str, str], *, reference: str) -> Batch:
+    """S5: the verified correction of one record, published as a new snapshot (a delta merged by key) that
+    passes the same quality checks as any delivery; refused whole if it does not."""
+    row = current_record(resource, key)
+    if row is None:
+        raise NotFound("当前数据中没有这条记录", field="key", code="no_record")
+    unknown = [c for c in changes if c not in row or c in key]
+    if unknown:
+        raise ValidationFailed(f"不能更正这些数据项：{'、'.join(unknown)}", field="column")
+    corrected = {column: _text(value) for column, value in row.items()} | {k: str(v) for k, v in changes.items()}
+    batch = ingest_table(actor, resource, pa.table({k: [v] for k, v in corrected.items()}), channel=Batch.Channel.CORRECTION,
+                         mode=Batch.Mode.DELTA, filename=reference)
+    if batch.status != Batch.Status.PUBLISHED:
+        raise ValidationFailed(f"更正后的记录未通过质量检查：{batch.message}", field="claimed_value", code="quality")
+    return batch

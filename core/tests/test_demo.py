@@ -49,7 +49,7 @@ def test_synthetic_rows_carry_valid_identifiers():
     folder = settings.GONGSHU_DATA_DIR / "demo"
     with (folder / "household_registration.csv").open(encoding="gbk") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 2000
+    assert len(rows) == 2001  # 2000 synthetic residents and the demo citizen
     assert all(citizen_id_problem(r["公民身份号码"]) is None for r in rows)
     with (folder / "market_entity.csv").open(encoding="utf-8") as fh:
         assert all(uscc_problem(r["统一社会信用代码"]) is None for r in csv.DictReader(fh))

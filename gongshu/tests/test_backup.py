@@ -54,6 +54,6 @@ def test_restore_into_a_fresh_installation_reads_the_same_data(tmp_path):
     assert restored.returncode == 0, restored.stderr[-2000:]
     assert "audit chain verified" in restored.stdout
     count = gongshu("data", "query", "户籍人口基本信息", "--purpose", "恢复核对", "--sql", "SELECT count(*) AS n FROM data")
-    assert json.loads(count.stdout.splitlines()[0]) == {"n": 2000}
+    assert json.loads(count.stdout.splitlines()[0]) == {"n": 2001}
     again = gongshu("restore", str(dest))
     assert again.returncode == 1 and "not empty" in again.stderr

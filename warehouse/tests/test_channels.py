@@ -43,7 +43,7 @@ def test_an_agency_pushes_records_with_its_token(client, city, household):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["channel"], body["status"], body["rows_accepted"]) == ("api", "published", 20)
-    assert Snapshot.objects.get(resource=household, version=body["snapshot_version"]).row_count == 2020
+    assert Snapshot.objects.get(resource=household, version=body["snapshot_version"]).row_count == 2021
 
 
 def test_a_pushed_batch_with_bad_records_is_refused_with_its_issues(client, city, household):
@@ -68,7 +68,7 @@ def test_query_over_http_returns_a_receipt(client, city, household):
                            {"purpose": "统计", "sql": "SELECT count(*) AS n FROM data"},
                            content_type="application/json", **_token(city, "bureau", ["read"]))
     body = response.json()
-    assert body["rows"] == [[2000]]
+    assert body["rows"] == [[2001]]
     from audit.models import Event
 
     assert Event.objects.get(seq=body["receipt"]["event"]).hash == body["receipt"]["hash"]
