@@ -56,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.EXPERT: {"catalog.view", "tokens.manage"},
     # not a person's role: a registered front-end machine of an agency (A1, 前置机)
     "front_end_machine": {"data.ingest"},
+    # not a person's role: a lower Gongshu instance in federation, acting for its organisation here (S9)
+    "federation_peer": {"share.request", "share.call"},
 }
 
 

@@ -66,6 +66,7 @@ def _routers():
     from audit.api import router as audit_router
     from core.api import router as core_router
     from sharing.api import router as sharing_router
+    from sharing.federation_api import router as federation_router
     from warehouse.api import router as warehouse_router
     from workflow.api import router as workflow_router
 
@@ -75,6 +76,7 @@ def _routers():
     api.add_router("/data", warehouse_router)
     api.add_router("/share", sharing_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/federation", federation_router)
 
 
 _routers()

@@ -288,6 +288,47 @@ def audit_prove(event, expected):
     click.echo(f"proven: event #{proof.seq} recomputes and {proof.head_seq - proof.seq} later event(s) link it to the head")
 
 
+# --- federation (S9) ---------------------------------------------------------------------------
+
+
+@main.group()
+def federation():
+    """Federation with other Gongshu instances (city and province)."""
+
+
+@federation.command("key")
+def federation_key():
+    """Print this instance's public key (the peers register it)."""
+    _django()
+    from sharing.federation import public_key
+
+    click.echo(public_key())
+
+
+@federation.command("add-peer")
+@click.argument("name")
+@click.argument("url")
+@click.argument("public_key")
+@click.option("--level", type=click.Choice(["upper", "lower"]), required=True)
+@click.option("--organisation", default=None, help="for a lower instance: the organisation it acts as here (name)")
+def federation_add_peer(name, url, public_key, level, organisation):
+    """Register the instance NAME at URL with its PUBLIC_KEY."""
+    _django()
+    from core.actor import system_actor
+    from core.errors import GongshuError
+    from core.models import Organisation
+    from sharing.federation import add_peer
+
+    org = Organisation.objects.filter(name=organisation).first() if organisation else None
+    if organisation and org is None:
+        raise click.ClickException(f"no organisation named {organisation}")
+    try:
+        peer = add_peer(system_actor("cli"), name=name, url=url, public_key=public_key, level=level, organisation=org)
+    except GongshuError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"peer {peer.name} ({peer.get_level_display()}) at {peer.url}")
+
+
 # --- cases -----------------------------------------------------------------------------------
 
 

@@ -20,9 +20,18 @@ class SensitivityType:
     mask: str
 
 
+_types: dict[int, tuple[object, dict]] = {}
+
+
 def sensitivity_types() -> dict[str, SensitivityType]:
-    spec = rulebook.current().grading.get("sensitivity") or {}
-    return {key: SensitivityType(key, v["label"], v["category"], v["grade"], v["mask"]) for key, v in spec.items()}
+    """The rulebook's sensitivity types (read on every masked value: built once per rulebook)."""
+    book = rulebook.current()
+    hit = _types.get(id(book))
+    if hit is None or hit[0] is not book:
+        spec = book.grading.get("sensitivity") or {}
+        hit = _types[id(book)] = (book, {key: SensitivityType(key, v["label"], v["category"], v["grade"], v["mask"])
+                                        for key, v in spec.items()})
+    return hit[1]
 
 
 @transaction.atomic

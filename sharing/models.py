@@ -185,3 +185,61 @@ class Dispute(BaseModel):
         verbose_name = _("共享争议")
         verbose_name_plural = _("共享争议")
         ordering = ["-created_at"]
+
+
+class Peer(models.Model):
+    """Another Gongshu instance in federation (S9): an upper one (the province) this city forwards requests
+    and calls to, or a lower one (a city) it answers. Its requests are signed with its key."""
+
+    class Level(models.TextChoices):
+        UPPER = "upper", _("上级平台")
+        LOWER = "lower", _("下级平台")
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    url = models.URLField(_("地址"))
+    public_key = models.CharField(_("公钥"), max_length=100)
+    level = models.CharField(_("层级"), max_length=10, choices=Level.choices)
+    # a lower instance acts here as this organisation (e.g. the city's data bureau): it applies, holds grants
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PeerNonce(models.Model):
+    """Nonces a peer already used within the clock window: a replayed federation request is refused."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE)
+    nonce = models.CharField(max_length=64)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "nonce"], name="peer_nonce_unique")]
+
+
+class RemoteRequest(BaseModel):
+    """A share request this instance forwarded to an upper one for one of its agencies (S9)."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="requests")
+    applicant = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="remote_requests")
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    resource_code = models.CharField(_("目录编码"), max_length=100)
+    scenario = models.CharField(_("应用场景"), max_length=200)
+    remote_id = models.PositiveBigIntegerField()
+    case_number = models.CharField(_("上级办件"), max_length=40)
+    state = models.CharField(_("状态"), max_length=40)
+    grant_ref = models.CharField(_("上级授权"), max_length=20, blank=True)
+
+
+class RemoteCall(models.Model):
+    """One call this instance forwarded on an upper instance's grant, with both sides' receipts (S9)."""
+
+    request = models.ForeignKey(RemoteRequest, on_delete=models.PROTECT, related_name="calls")
+    at = models.DateTimeField(auto_now_add=True)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    rows = models.PositiveIntegerField()
+    remote_seq = models.BigIntegerField(null=True)
+    remote_hash = models.CharField(max_length=64, blank=True)
+    audit_seq = models.BigIntegerField(null=True)

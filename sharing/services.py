@@ -141,15 +141,38 @@ def call(actor: Actor, ref: str, *, filters: dict | None = None, sql: str | None
     """One use of a grant: checked against holder, status, period, method, items and purpose, then run
     on the warehouse query path restricted to the grant (items, rows, masking by grade). A refused call
     is counted on the grant and audited; an answered one carries the audit receipt."""
-    grant = Grant.objects.select_related("resource").filter(ref=ref).first()
-    if grant is None:
-        raise NotFound("授权不存在", field="grant", code="no_grant")
+    grant = _grant(ref)
     try:
         scope = _scope(actor, grant, fields=fields, purpose=purpose, operation=operation)
         return query.run(actor, grant.resource, scope=scope, filters=filters, sql=sql, limit=limit, channel="api")
     except GongshuError as exc:
         _count_refusal(actor, grant, exc)
         raise
+
+
+_grants: dict[str, tuple[tuple, Grant]] = {}
+_STATE_SQL = ("SELECT g.status, g.valid_from, g.valid_until, g.updated_at, r.updated_at FROM sharing_grant g "
+              "JOIN catalog_resource r ON r.id = g.resource_id WHERE g.ref = %s")
+
+
+def _grant(ref: str) -> Grant:
+    """The grant with its resource: one indexed read on every call; the objects are reused while neither
+    the grant (status, period) nor its entry changed."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL, [ref])
+        state = cursor.fetchone()
+    if state is None:
+        raise NotFound("授权不存在", field="grant", code="no_grant")
+    cached = _grants.get(ref)
+    if cached is not None and cached[0] == state:
+        return cached[1]
+    grant = Grant.objects.select_related("resource").get(ref=ref)
+    if len(_grants) > 10_000:
+        _grants.clear()
+    _grants[ref] = (state, grant)
+    return grant
 
 
 def _scope(actor: Actor, grant: Grant, *, fields, purpose, operation) -> query.Scope:

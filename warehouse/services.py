@@ -429,6 +429,7 @@ def register_front_end(actor: Actor, *, name: str, public_key: str):
 def authenticate_push(*, headers, method: str, path_with_query: str, body: bytes, request_id: str = "") -> Actor:
     """The machine's organisation as the actor, if the push is signed by a registered, unrevoked machine,
     fresh, and not a replay; otherwise a refusal (audited)."""
+    from core import signing
     from core.actor import machine_actor, system_actor
     from core.errors import NotAuthenticated
 
@@ -441,11 +442,11 @@ def authenticate_push(*, headers, method: str, path_with_query: str, body: bytes
         machine = FrontEndMachine.objects.select_related("organisation__region").filter(pk=int(machine_id or 0)).first()
         if machine is None or machine.revoked_at is not None:
             raise NotAuthenticated("前置机未登记或已停用", code="machine_unknown")
-        if not frontend.within_window(timestamp, window):
+        if not signing.within_window(timestamp, window):
             raise NotAuthenticated("请求时间超出允许范围", code="stale_request")
         if not (8 <= len(nonce) <= 64):
             raise NotAuthenticated("缺少随机数", code="nonce_missing")
-        if not frontend.verify_signature(machine.public_key, signature, frontend.message(method, path_with_query, timestamp, nonce, body)):
+        if not signing.verify_signature(machine.public_key, signature, signing.message(method, path_with_query, timestamp, nonce, body)):
             raise NotAuthenticated("签名无效", code="bad_signature")
         with transaction.atomic():
             PushNonce.objects.filter(at__lt=timezone.now() - 2 * window).delete()

@@ -82,7 +82,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                          "PRAGMA wal_autocheckpoint=10000; PRAGMA cache_size=-65536;"),  # fewer checkpoints on the audit hot path
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, for the test database: crash tests run the CLI in a child process against it.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-gongshu.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -114,6 +113,7 @@ GONGSHU_KEY_WRAP = env("GONGSHU_KEY_WRAP", "sm4-gcm")  # or aes-gcm
 GONGSHU_PUSH_WINDOW_SECONDS = env_int("GONGSHU_PUSH_WINDOW_SECONDS", 300)
 GONGSHU_LOOKUP_CACHED_GROUPS = env_int("GONGSHU_LOOKUP_CACHED_GROUPS", 1024)  # decoded row groups kept per snapshot
 GONGSHU_INGEST_THREADS = env_int("GONGSHU_INGEST_THREADS", min(os.cpu_count() or 2, 8))  # columns checked and typed in parallel
+GONGSHU_INSTANCE_NAME = env("GONGSHU_INSTANCE_NAME", "shuangyashan")  # this instance, as its federation peers know it
 GONGSHU_POLICY_CACHE_SECONDS = env_int("GONGSHU_POLICY_CACHE_SECONDS", 5)
 GONGSHU_BATCH_STALE_MINUTES = env_int("GONGSHU_BATCH_STALE_MINUTES", 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

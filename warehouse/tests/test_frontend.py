@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from audit.models import Event
 from catalog.models import Resource
+from core import signing
 from gongshu.cli import main
 from gongshu.demo import _synthetic_rows
 from warehouse import frontend
@@ -47,7 +48,7 @@ def _signed(machine_obj, key, resource, body, *, timestamp=None, nonce="n" * 16,
     private = serialization.load_pem_private_key(key.read_bytes(), password=None)
     import base64
 
-    signature = base64.b64encode(private.sign(frontend.message("POST", path, timestamp, nonce, body))).decode()
+    signature = base64.b64encode(private.sign(signing.message("POST", path, timestamp, nonce, body))).decode()
     return path, {"HTTP_X_GONGSHU_MACHINE": str(machine_obj.pk), "HTTP_X_GONGSHU_TIME": timestamp,
                   "HTTP_X_GONGSHU_NONCE": nonce, "HTTP_X_GONGSHU_SIGNATURE": signature}
 

@@ -1,0 +1,73 @@
+"""The federation endpoints an upper instance answers (S9). Every request is signed by a registered lower
+instance (no token): catalog exchange, forwarded share requests, and forwarded calls on its grants."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Router, Schema, Status
+
+from catalog.models import Resource
+from core.errors import NotFound
+
+from . import federation, services
+from .models import ShareRequest
+
+router = Router(tags=["federation"], auth=None)
+
+
+class ForwardedIn(Schema):
+    resource_code: str
+    scenario: str
+    basis: str
+    method: str
+    items: list[str]
+    valid_until: dt.date
+    agency: str
+
+
+def _state(share: ShareRequest) -> dict:
+    grant = getattr(share, "grant", None)
+    return {"id": share.pk, "case": share.case.number, "state": share.case.state, "due_on": share.case.due_on,
+            "grant": grant.ref if grant else None}
+
+
+@router.get("/catalog")
+def catalog(request):
+    """Published entries, for the lower instance's catalog exchange."""
+    federation.authenticate_peer(request)
+    entries = Resource.objects.filter(published_version__isnull=False).select_related("provider").order_by("code")
+    return {"entries": [{
+        "code": r.code, "name": r.name, "provider": r.provider.name, "share_type": r.share_type, "share_methods": r.share_methods,
+        "items": [{"column": i.column, "name": i.name} for i in r.items.order_by("position")],
+    } for r in entries]}
+
+
+@router.post("/requests", response={201: dict})
+def forwarded_request(request, payload: ForwardedIn):
+    """A share request forwarded by a lower instance for one of its agencies: a case here, like any other."""
+    peer, actor = federation.authenticate_peer(request)
+    resource = Resource.objects.filter(code=payload.resource_code, published_version__isnull=False).first()
+    if resource is None:
+        raise NotFound("没有这个目录", field="resource_code")
+    share = services.request_share(actor, resource, scenario=f"{payload.scenario}（{payload.agency}，经{peer.name}）",
+                                   basis=payload.basis, method=payload.method, items=payload.items, valid_until=payload.valid_until)
+    return Status(201, _state(share))
+
+
+@router.get("/requests/{request_id}")
+def forwarded_state(request, request_id: int):
+    peer, _ = federation.authenticate_peer(request)
+    share = ShareRequest.objects.select_related("case").filter(pk=request_id, applicant=peer.organisation).first()
+    if share is None:
+        raise NotFound("没有这个申请")
+    return _state(share)
+
+
+@router.get("/grants/{ref}/records")
+def forwarded_call(request, ref: str):
+    """A call on a grant this lower instance holds: the one query path, logged here, answered with a receipt."""
+    _, actor = federation.authenticate_peer(request)
+    result = services.call(actor, ref, filters=dict(request.GET.items()), operation="lookup")
+    return {"grant": ref, "snapshot": result.snapshot.version, "items": result.columns, "records": result.records,
+            "receipt": {"event": result.audit_seq, "hash": result.audit_hash}}
