@@ -276,3 +276,39 @@ def create_backflow(request, payload: BackflowIn):
     """A7: a county or district body takes back the city-level data about its region (no review)."""
     resource = catalog_selectors.access_resource(request.actor, payload.resource)
     return Status(201, services.backflow(request.actor, resource))
+
+
+@router.get("/{ref}/delivery")
+def delivery(request, ref: str, format: str = "csv", since: int | None = None):
+    """S4 file delivery and database sync: the whole granted view (items, rows, masks), never more, as CSV
+    (a file) or JSON Lines (for the holder's sync job; ``since`` = the snapshot it already has). The
+    receipt is in the X-Gongshu-Receipt headers."""
+    import json
+
+    from django.http import HttpResponse
+
+    from catalog.exports import csv_bytes
+    from core.errors import ValidationFailed
+
+    if format not in ("csv", "jsonl"):
+        raise ValidationFailed("格式须为 csv 或 jsonl", field="format")
+    grant = selectors.access_grant(request.actor, ref)
+    if since is not None and grant.method == "db_sync":
+        from warehouse.query import snapshot_of
+
+        if snapshot_of(grant.resource).version == since:
+            response = HttpResponse(status=204)
+            response["X-Gongshu-Snapshot"] = str(since)
+            return response
+    result = services.call(request.actor, ref, operation="sync" if grant.method == "db_sync" else "file")
+    if format == "csv":
+        body, kind = csv_bytes([result.columns] + [list(r) for r in result.rows]), "text/csv; charset=utf-8"
+    else:
+        body = "\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in result.records).encode()
+        kind = "application/x-ndjson"
+    response = HttpResponse(body, content_type=kind)
+    response["Content-Disposition"] = f"attachment; filename={ref}-v{result.snapshot.version}.{format}"
+    response["X-Gongshu-Snapshot"] = str(result.snapshot.version)
+    response["X-Gongshu-Receipt-Event"] = str(result.audit_seq)
+    response["X-Gongshu-Receipt-Hash"] = result.audit_hash
+    return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -140,11 +141,14 @@ def call(actor: Actor, ref: str, *, filters: dict | None = None, sql: str | None
          purpose: str | None = None, limit: int = 100, operation: str = "lookup") -> query.Result:
     """One use of a grant: checked against holder, status, period, method, items and purpose, then run
     on the warehouse query path restricted to the grant (items, rows, masking by grade). A refused call
-    is counted on the grant and audited; an answered one carries the audit receipt."""
+    is counted on the grant and audited; an answered one carries the audit receipt. ``operation``:
+    lookup or query (API), file or sync (the whole granted view, delivered as a file or for a database sync)."""
     grant = _grant(ref)
+    export = operation in ("file", "sync")
     try:
         scope = _scope(actor, grant, fields=fields, purpose=purpose, operation=operation)
-        return query.run(actor, grant.resource, scope=scope, filters=filters, sql=sql, limit=limit, channel="api")
+        return query.run(actor, grant.resource, scope=scope, filters=None if export else filters, sql=None if export else sql,
+                         limit=settings.GONGSHU_EXPORT_MAX_ROWS if export else limit, channel="api", export=export)
     except GongshuError as exc:
         _count_refusal(actor, grant, exc)
         raise

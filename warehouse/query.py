@@ -157,9 +157,11 @@ def run(
     limit: int = 1000,
     channel: str | None = None,
     engine: str | None = None,
+    export: bool = False,
 ) -> Result:
     """Run one read on one resource within ``scope``. ``filters`` match raw values of key items (a
-    per-record lookup); ``sql`` runs over the masked view ``data``."""
+    per-record lookup); ``sql`` runs over the masked view ``data``; ``export``: a file delivery of the whole
+    view (up to GONGSHU_EXPORT_MAX_ROWS)."""
     snapshot = snapshot_of(resource, as_of)
     visible = _visible_items(resource, scope)
     visible_columns = {c for c, _ in visible}
@@ -168,8 +170,9 @@ def run(
     for column in filters:
         if column not in keys or (scope.columns is not None and column not in scope.columns):
             raise PermissionDenied(f"不能按 {column} 查询记录", field="filters", code="filter_column")
-    if not 1 <= limit <= MAX_ROWS:
-        raise ValidationFailed(f"返回行数须在 1 到 {MAX_ROWS} 之间", field="limit")
+    most = settings.GONGSHU_EXPORT_MAX_ROWS if export else MAX_ROWS  # a file delivery may be larger than an answer
+    if not 1 <= limit <= most:
+        raise ValidationFailed(f"返回行数须在 1 到 {most} 之间", field="limit")
     tree = policy.check(sql, columns=visible_columns) if sql else None
     try:
         if tree is None and visible and _is_key_lookup(snapshot, filters):

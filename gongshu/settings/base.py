@@ -114,6 +114,7 @@ GONGSHU_PUSH_WINDOW_SECONDS = env_int("GONGSHU_PUSH_WINDOW_SECONDS", 300)
 GONGSHU_LOOKUP_CACHED_GROUPS = env_int("GONGSHU_LOOKUP_CACHED_GROUPS", 1024)  # decoded row groups kept per snapshot
 GONGSHU_INGEST_THREADS = env_int("GONGSHU_INGEST_THREADS", min(os.cpu_count() or 2, 8))  # columns checked and typed in parallel
 GONGSHU_INSTANCE_NAME = env("GONGSHU_INSTANCE_NAME", "shuangyashan")  # this instance, as its federation peers know it
+GONGSHU_EXPORT_MAX_ROWS = env_int("GONGSHU_EXPORT_MAX_ROWS", 1_000_000)  # a file or sync delivery of a granted view
 GONGSHU_POLICY_CACHE_SECONDS = env_int("GONGSHU_POLICY_CACHE_SECONDS", 5)
 GONGSHU_BATCH_STALE_MINUTES = env_int("GONGSHU_BATCH_STALE_MINUTES", 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -250,3 +250,32 @@ def test_a_tightening_to_not_shared_takes_effect_on_review_and_ends_grants_S2(ci
     grant.refresh_from_db()
     assert grant.status == "terminated" and "不予共享" in grant.status_reason
     assert Notification.objects.filter(organisation=city.civil, message__contains="授权已终止").exists()
+
+
+def test_file_delivery_and_database_sync_deliver_the_granted_view_never_more_S4(client, city, household):
+    insurance = Resource.objects.get(name="社会保险参保信息")
+    request = _ask(city, insurance, method="file", items=["citizen_id", "status"])
+    transition(city.actor("cdo_human_resources"), request.case, "agree")
+    grant = Grant.objects.get(request=request)
+    response = client.get(f"/api/v1/share/{grant.ref}/delivery", **_bearer(city))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "citizen_id,status" and len(lines) - 1 == query.snapshot_of(insurance).row_count
+    ids = [line.split(",")[0] for line in lines[1:]]
+    assert all("*" in value or len(value) == 64 for value in ids)  # masked by grade, as in every other delivery
+    event = Event.objects.get(seq=int(response["X-Gongshu-Receipt-Event"]))
+    assert event.hash == response["X-Gongshu-Receipt-Hash"]
+
+    sync = _granted(city, household, method="db_sync", items=["citizen_id", "gender"])
+    version = query.snapshot_of(household).version
+    body = client.get(f"/api/v1/share/{sync.ref}/delivery", {"format": "jsonl"}, **_bearer(city))
+    assert body.status_code == 200 and body["X-Gongshu-Snapshot"] == str(version)
+    assert {tuple(sorted(__import__("json").loads(line))) for line in body.content.decode().splitlines()} == {("citizen_id", "gender")}
+    unchanged = client.get(f"/api/v1/share/{sync.ref}/delivery", {"format": "jsonl", "since": version}, **_bearer(city))
+    assert unchanged.status_code == 204
+
+    births = _ask(city, Resource.objects.get(name="出生医学证明信息"), items=["certificate_no"])
+    transition(city.actor("cdo_health"), births.case, "agree")
+    lookup_only = Grant.objects.get(request=births)
+    refused = client.get(f"/api/v1/share/{lookup_only.ref}/delivery", **_bearer(city))
+    assert refused.status_code == 403 and refused.json()["code"] == "wrong_method"
