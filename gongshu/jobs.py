@@ -41,6 +41,12 @@ def review_grant_use() -> str:
     return f"{counts['opened']} rectification(s) opened, {counts['suspended']} grant(s) suspended, {counts['terminated']} terminated"
 
 
+def reevaluate_conditional_entries() -> str:
+    from sharing.services import reevaluate_conditional_entries
+
+    return f"{reevaluate_conditional_entries()} conditional entr(ies) put up for re-evaluation"
+
+
 def run_uploads() -> str:
     from warehouse.services import run_queued_uploads
 
@@ -48,7 +54,8 @@ def run_uploads() -> str:
 
 
 SCHEDULE = [("run_extractions", run_extractions), ("raise_overdue", raise_overdue), ("flag_stale_data", flag_stale_data),
-            ("purge_usage_logs", purge_usage_logs), ("review_grant_use", review_grant_use)]
+            ("purge_usage_logs", purge_usage_logs), ("review_grant_use", review_grant_use),
+            ("reevaluate_conditional_entries", reevaluate_conditional_entries)]
 QUEUED = [("run_uploads", run_uploads)]
 
 

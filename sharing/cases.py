@@ -22,7 +22,9 @@ class _Hooks(dict):
                          "rejected": services.tell_applicant, "rectified": services.end_rectification,
                          "terminated": services.terminate_for_rectification, "fulfilled": services.check_fulfilled,
                          "answered": services.tell_applicant, "declined": services.tell_applicant,
-                         "settled": services.tell_applicant, "decided": services.tell_applicant})
+                         "settled": services.tell_applicant, "decided": services.tell_applicant,
+                         "consented": services.grant_onward, "kept": services.tell_applicant,
+                         "relaxed": services.tell_applicant})
         return super().get(key, default)
 
 
@@ -149,6 +151,45 @@ DISPUTE = register(
                        needs_comment=True),
             Transition("record_decision", "登记市人民政府决定", ("government",), "decided", BUREAU, "city_bureau",
                        needs_comment=True),
+        ],
+        on_enter=_Hooks(),
+    )
+)
+
+
+# Periodic re-evaluation of a conditional entry (S1, SYS Art. 25), opened by the scheduled review.
+REEVALUATION = register(
+    CaseType(
+        name="share_reevaluation",
+        label="有条件共享定期评估",
+        prefix="PG",
+        states=[
+            State("evaluating", "提供部门评估", party="provider", deadline="share.reevaluate_answer"),
+            State("kept", "维持有条件共享", final=True),
+            State("relaxed", "放宽为无条件共享（另行更新目录）", final=True),
+        ],
+        transitions=[
+            Transition("keep", "维持", ("evaluating",), "kept", PROVIDER, "provider", needs_comment=True),
+            Transition("relax", "放宽", ("evaluating",), "relaxed", PROVIDER, "provider", needs_comment=True),
+        ],
+        on_enter=_Hooks(),
+    )
+)
+
+# Onward provision to a third party (S7, SYS Art. 33): only with the provider's recorded consent.
+ONWARD = register(
+    CaseType(
+        name="onward_provision",
+        label="向第三方提供",
+        prefix="ZT",
+        states=[
+            State("consenting", "提供部门审核", party="provider", deadline="share.onward_consent"),
+            State("consented", "已同意", final=True),
+            State("refused", "不同意", final=True),
+        ],
+        transitions=[
+            Transition("consent", "同意", ("consenting",), "consented", PROVIDER, "provider"),
+            Transition("refuse", "不同意", ("consenting",), "refused", PROVIDER, "provider", needs_comment=True),
         ],
         on_enter=_Hooks(),
     )

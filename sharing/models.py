@@ -57,6 +57,7 @@ class Grant(BaseModel):
     class Kind(models.TextChoices):
         REQUEST = "request", _("共享申请")
         BACKFLOW = "backflow", _("数据回流")
+        ONWARD = "onward", _("经同意向第三方提供")
 
     ref = models.CharField(_("授权编号"), max_length=20, unique=True, default=_grant_ref)
     kind = models.CharField(_("来源"), max_length=10, choices=Kind.choices, default=Kind.REQUEST)
@@ -243,3 +244,23 @@ class RemoteCall(models.Model):
     remote_seq = models.BigIntegerField(null=True)
     remote_hash = models.CharField(max_length=64, blank=True)
     audit_seq = models.BigIntegerField(null=True)
+
+
+class Reevaluation(BaseModel):
+    """The periodic re-evaluation of a conditional entry (S1, SYS Art. 25): keep the conditions (with
+    reasons) or relax them (the entry is then updated through the catalog review)."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="reevaluations")
+    case = models.OneToOneField(Case, null=True, on_delete=models.PROTECT, related_name="reevaluation")
+
+
+class OnwardProvision(BaseModel):
+    """A holder's wish to provide shared data to a third party (S7, SYS Art. 33): only with the provider's
+    recorded consent, and then as a grant no wider than the holder's own."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="onward_provisions")
+    recipient = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("接收方"))
+    purpose = models.CharField(_("用途"), max_length=200)
+    items = models.JSONField(_("数据项"), default=list)
+    case = models.OneToOneField(Case, null=True, on_delete=models.PROTECT, related_name="onward_provision")
+    derived = models.OneToOneField(Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="onward_source")

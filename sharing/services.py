@@ -22,7 +22,8 @@ from warehouse import query
 from workflow.models import Case
 from workflow.services import open_case, transition
 
-from .models import Correction, Demand, Dispute, Grant, Method, Rectification, RefusedCall, ShareRequest
+from .models import (Correction, Demand, Dispute, Grant, Method, OnwardProvision, Rectification, Reevaluation, RefusedCall,
+                     ShareRequest)
 
 OPEN_STATES = ("bureau_review", "provider_review")
 
@@ -284,10 +285,7 @@ _REFUSAL_CODES = ("over_scope", "over_purpose", "filter_column", "wrong_method",
 
 
 def _monitor(grant: Grant) -> Actor:
-    """The bureau's sharing monitor: the platform acting for the bureau over the provider's region."""
-    from core.actor import machine_actor
-
-    return machine_actor(bureau_for(grant.resource.provider.region), "共享监测", frozenset({"system"}), channel="system")
+    return machine_monitor(grant.resource.provider)
 
 
 def _finding(grant: Grant, now: dt.datetime) -> tuple[str, str] | None:
@@ -501,3 +499,86 @@ def backflow(actor: Actor, resource: Resource) -> Grant:
     )
     record(actor, "sharing.backflow", grant, after={"ref": grant.ref, "rows": {column: codes}, "items": grant.items})
     return grant
+
+
+# --- periodic re-evaluation of conditional entries (S1) --------------------------------------
+
+
+def reevaluate_conditional_entries(today: dt.date | None = None) -> int:
+    """Scheduled (S1, SYS Art. 25): a conditional entry not evaluated within the rulebook's interval
+    (since its last evaluation, or its publication) gets a re-evaluation case for its provider."""
+    from django.db.models import Max
+
+    today = today or timezone.localdate()
+    cutoff = add_months(today, -int(rulebook.value("share.conditional.reevaluate")))
+    opened = 0
+    entries = Resource.objects.filter(share_type=Resource.ShareType.CONDITIONAL, published_at__isnull=False) \
+        .annotate(last=Max("reevaluations__created_at")).select_related("provider__region")
+    for resource in entries:
+        last = timezone.localdate(resource.last or resource.published_at)
+        if last > cutoff or resource.reevaluations.filter(case__closed_at__isnull=True).exists():
+            continue
+        _open_reevaluation(machine_monitor(resource.provider), resource)
+        opened += 1
+    return opened
+
+
+def machine_monitor(provider: Organisation) -> Actor:
+    """The bureau's monitor for the provider's region (the platform acting for the bureau)."""
+    from core.actor import machine_actor
+
+    return machine_actor(bureau_for(provider.region), "共享监测", frozenset({"system"}), channel="system")
+
+
+@service
+def _open_reevaluation(actor: Actor, resource: Resource) -> Reevaluation:
+    evaluation = Reevaluation.objects.create(resource=resource)
+    evaluation.case = open_case(actor, case_type="share_reevaluation", subject=evaluation,
+                                title=f"有条件共享定期评估：{resource.name}",
+                                parties={"applicant": actor.organisation, "provider": resource.provider}, initial="evaluating",
+                                label="发起评估", comment=resource.share_conditions)
+    evaluation.save(update_fields=["case"])
+    return evaluation
+
+
+# --- onward provision (S7) ----------------------------------------------------------------------
+
+
+@service
+def ask_onward(actor: Actor, grant: Grant, *, recipient: Organisation, purpose: str, items: list[str]) -> OnwardProvision:
+    """The holder asks the provider's consent to provide shared data to a third party (SYS Art. 33)."""
+    if actor.organisation is None or actor.organisation.pk != grant.holder_id:
+        raise PermissionDenied("只有授权的使用部门可以申请向第三方提供", code="not_holder")
+    permissions.require(actor, "share.request", organisation=actor.organisation)
+    errors: dict[str, list[str]] = {}
+    if not (purpose or "").strip():
+        errors.setdefault("purpose", []).append("请写明第三方的用途")
+    if not items or any(i not in grant.items for i in items):
+        errors.setdefault("items", []).append("只能在本授权的数据项范围内提供")
+    if recipient is None or recipient.pk in (grant.holder_id, grant.resource.provider_id):
+        errors.setdefault("recipient", []).append("请选择第三方")
+    refuse_if(errors)
+    if not grant.in_force():
+        raise Conflict("授权不在有效期内", code="grant_inactive")
+    onward = OnwardProvision.objects.create(grant=grant, recipient=recipient, purpose=purpose.strip(), items=list(items))
+    onward.case = open_case(actor, case_type="onward_provision", subject=onward,
+                            title=f"向第三方提供：{grant.resource.name} → {recipient.name}",
+                            parties={"applicant": actor.organisation, "provider": grant.resource.provider},
+                            initial="consenting", comment=onward.purpose)
+    onward.save(update_fields=["case"])
+    return onward
+
+
+def grant_onward(actor: Actor, case: Case) -> Grant:
+    """Hook: the provider consented — the third party gets a grant no wider than the holder's own."""
+    onward = OnwardProvision.objects.select_related("grant").get(pk=case.subject_id)
+    source = onward.grant
+    derived = Grant.objects.create(kind=Grant.Kind.ONWARD, resource=source.resource, holder=onward.recipient, items=onward.items,
+                                   row_filter=source.row_filter, method=source.method, purpose=onward.purpose,
+                                   valid_from=timezone.localdate(), valid_until=source.valid_until)
+    onward.derived = derived
+    onward.save(update_fields=["derived", "updated_at"])
+    record(actor, "sharing.grant", derived, after={"ref": derived.ref, "holder": derived.holder_id, "items": derived.items,
+                                                   "onward_from": source.ref, "consent_case": case.number})
+    tell_applicant(actor, case)
+    return derived

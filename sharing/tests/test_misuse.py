@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Resource
-from core.errors import PermissionDenied
+from audit.models import Event
+from core.errors import PermissionDenied, ValidationFailed
 from sharing import services
 from sharing.models import Grant, Rectification
 from warehouse.models import UsageLog
@@ -97,3 +98,32 @@ def test_a_rectification_the_provider_accepts_puts_a_suspended_grant_back_in_for
     transition(city.actor("officer"), Case.objects.get(pk=case.pk), "accept")
     grant.refresh_from_db()
     assert grant.status == "active" and grant.in_force()
+
+
+def test_onward_provision_needs_the_providers_recorded_consent_and_is_no_wider_S7(city, grant):
+    from core.models import Organisation
+
+    health = Organisation.objects.get(name="双鸭山市卫生健康委员会")
+    with pytest.raises(ValidationFailed):
+        services.ask_onward(city.actor("cdo_civil_affairs"), grant, recipient=health, purpose="出生一件事", items=["household_no"])
+    with pytest.raises(PermissionDenied):
+        services.ask_onward(city.actor("cdo_health"), grant, recipient=health, purpose="x", items=["name"])
+    onward = services.ask_onward(city.actor("cdo_civil_affairs"), grant, recipient=health, purpose="出生一件事联办", items=["name"])
+    assert onward.case.assignee == city.police and not Grant.objects.filter(holder=health, kind="onward").exists()
+    transition(city.actor("officer"), onward.case, "consent")
+    derived = Grant.objects.get(holder=health, kind="onward")
+    assert derived.items == ["name"] and derived.valid_until == grant.valid_until and derived.row_filter == grant.row_filter
+    assert Event.objects.filter(action="sharing.grant", object_id=str(derived.pk)).exists()
+
+
+def test_conditional_entries_are_put_up_for_re_evaluation_on_the_rulebooks_interval_S1(city):
+    household = Resource.objects.get(name="户籍人口基本信息")
+    assert services.reevaluate_conditional_entries() == 0  # published recently
+    later = timezone.localdate() + dt.timedelta(days=400)
+    opened = services.reevaluate_conditional_entries(today=later)
+    assert opened == Resource.objects.filter(share_type="conditional", published_at__isnull=False).count()
+    evaluation = household.reevaluations.get()
+    assert evaluation.case.state == "evaluating" and evaluation.case.assignee == city.police
+    assert services.reevaluate_conditional_entries(today=later) == 0  # one open evaluation per entry
+    transition(city.actor("officer"), evaluation.case, "keep", comment="涉及个人信息，继续按条件共享")
+    assert Case.objects.get(pk=evaluation.case.pk).state == "kept"
