@@ -312,3 +312,56 @@ def delivery(request, ref: str, format: str = "csv", since: int | None = None):
     response["X-Gongshu-Receipt-Event"] = str(result.audit_seq)
     response["X-Gongshu-Receipt-Hash"] = result.audit_hash
     return response
+
+
+class RemoteIn(Schema):
+    peer: str = Field(description="the upper instance (e.g. the province)")
+    resource_code: str
+    scenario: str
+    basis: str
+    method: str = "api"
+    items: list[str]
+    valid_until: dt.date
+
+
+class RemoteOut(Schema):
+    id: int
+    peer: str
+    resource_code: str
+    case_number: str
+    state: str
+    grant_ref: str
+
+    @staticmethod
+    def resolve_peer(obj):
+        return obj.peer.name
+
+
+@router.get("/remote/catalog")
+def remote_catalog(request, peer: str):
+    """S9: the upper instance's catalog, fetched through this platform."""
+    from . import federation
+
+    return {"entries": federation.remote_catalog(peer)}
+
+
+@router.post("/remote/requests", response={201: RemoteOut})
+def forward(request, payload: RemoteIn):
+    """S9: apply for data held at the upper level; the request goes through this platform, signed."""
+    from . import federation
+
+    return Status(201, federation.forward_request(request.actor, payload.peer, **payload.dict(exclude={"peer"})))
+
+
+@router.get("/remote/requests/{remote_id}/records")
+def remote_records(request, remote_id: int):
+    """S9: a lookup on the upper instance's grant; both instances log it, both receipts come back."""
+    from . import federation
+    from .models import RemoteRequest
+
+    remote = RemoteRequest.objects.select_related("peer").filter(pk=remote_id, applicant=request.actor.organisation).first()
+    if remote is None:
+        from core.errors import NotFound
+
+        raise NotFound("没有这个上级申请")
+    return federation.call_remote(request.actor, remote, filters={k: v for k, v in request.GET.items()})

@@ -21,7 +21,7 @@ class RequestForm(forms.Form):
     basis = forms.CharField(label="履职依据", widget=forms.Textarea(attrs={"rows": 2}))
     method = forms.ChoiceField(label="共享方式")
     items = forms.MultipleChoiceField(label="申请数据项", widget=forms.CheckboxSelectMultiple)
-    valid_until = forms.DateField(label="使用期限至", widget=forms.DateInput(attrs={"type": "date"}))
+    valid_until = forms.DateField(label="使用期限至", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, resource, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -190,3 +190,48 @@ def test_upload_a_gbk_file_and_read_the_error_report(browser, live_server, commi
     page.goto(f"{live_server.url}/data/")
     assert "户籍人口基本信息" in page.inner_text("#freshness")
     _shot(page, "data-freshness")
+
+
+def test_sharing_slice_in_the_browser(browser, live_server, committed_demo):
+    """S3/S4 in the UI: a request from the catalog entry, the provider's decision in its queue with the
+    deadline, the grant with its call statistics, and the bureau's sharing dashboard."""
+    from catalog.models import Resource
+
+    insurance = Resource.objects.get(name="社会保险参保信息")
+    civil = _session(browser, live_server, "cdo_civil_affairs")
+    civil.goto(f"{live_server.url}/catalog/{insurance.pk}/")
+    civil.click("#request-share")
+    civil.fill("#id_scenario", "城乡低保对象参保状态核验")
+    civil.fill("#id_basis", "《社会救助暂行办法》第十一条")
+    civil.check("input[name=items][value=citizen_id]")
+    civil.check("input[name=items][value=status]")
+    _shot(civil, "share-request")
+    civil.click("#share-request button[type=submit]")
+    civil.wait_for_selector(".flash.success")
+    number = civil.url.rstrip("/").rsplit("/", 1)[1]
+    assert number.startswith("GX") and "提供部门审核" in civil.content()
+
+    provider = _session(browser, live_server, "cdo_human_resources")
+    provider.goto(f"{live_server.url}/cases/?queue=1")
+    assert number in provider.content()
+    _decide(provider, live_server, number, "同意共享")
+
+    from core.actor import act_as
+    from core.models import User
+    from sharing import services
+    from sharing.models import Grant
+    from warehouse import query
+
+    grant = Grant.objects.get(request__case__number=number)
+    agency = act_as(User.objects.get(username="cdo_civil_affairs"), channel="api")
+    for citizen in query.arrow_of(query.snapshot_of(insurance)).column("citizen_id").to_pylist()[:12]:
+        services.call(agency, grant.ref, filters={"citizen_id": citizen})
+    civil.goto(f"{live_server.url}/share/grants/{grant.ref}/")
+    assert "调用 12 次" in civil.inner_text("#grant-stats")
+    civil.wait_for_selector("#chart-calls svg")  # ECharts, served from the platform itself
+    _shot(civil, "share-grant")
+    bureau = _session(browser, live_server, "bureau")
+    bureau.goto(f"{live_server.url}/share/")
+    bureau.wait_for_selector("#chart-agencies svg")
+    assert grant.ref in bureau.inner_text("#grants")
+    _shot(bureau, "share-dashboard")
