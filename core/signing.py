@@ -79,3 +79,27 @@ def send(base_url: str, method: str, path_with_query: str, *, key: Ed25519Privat
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
+
+
+def verify(public_key: str, *, method: str, path_with_query: str, body: bytes, timestamp: str, nonce: str, signature: str,
+           window: dt.timedelta) -> None:
+    """Refuse a request whose time is outside ``window``, which has no nonce, or whose signature is bad
+    (the caller then records the nonce, so a replay is refused too)."""
+    from .errors import NotAuthenticated
+
+    if not within_window(timestamp, window):
+        raise NotAuthenticated("请求时间超出允许范围", code="stale_request")
+    if not (8 <= len(nonce) <= 64):
+        raise NotAuthenticated("缺少随机数", code="nonce_missing")
+    if not verify_signature(public_key, signature, message(method, path_with_query, timestamp, nonce, body)):
+        raise NotAuthenticated("签名无效", code="bad_signature")
+
+
+def is_public_key(text: str) -> bool:
+    """Whether ``text`` is an Ed25519 public key as the peers exchange them (base64 of 32 bytes)."""
+    import binascii
+
+    try:
+        return len(base64.b64decode(text or "", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False

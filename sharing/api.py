@@ -26,23 +26,13 @@ class RequestIn(Schema):
     row_filter: dict[str, list[str]] = Field(default_factory=dict, description="rows asked for: {column: [values]}")
 
 
-class RequestOut(Schema):
+class CaseRef(Schema):
+    """Any sharing record that is a workflow case: where it stands and by when."""
+
     id: int
-    resource: int = Field(alias="resource_id")
-    applicant: str
-    scenario: str
-    method: str
-    items: list[str]
-    valid_until: dt.date
-    share_type: str
     case: str | None
     state: str | None
     due_on: dt.date | None
-    grant: str | None
-
-    @staticmethod
-    def resolve_applicant(obj):
-        return obj.applicant.name
 
     @staticmethod
     def resolve_case(obj):
@@ -55,6 +45,21 @@ class RequestOut(Schema):
     @staticmethod
     def resolve_due_on(obj):
         return obj.case.due_on if obj.case else None
+
+
+class RequestOut(CaseRef):
+    resource: int = Field(alias="resource_id")
+    applicant: str
+    scenario: str
+    method: str
+    items: list[str]
+    valid_until: dt.date
+    share_type: str
+    grant: str | None
+
+    @staticmethod
+    def resolve_applicant(obj):
+        return obj.applicant.name
 
     @staticmethod
     def resolve_grant(obj):
@@ -175,28 +180,12 @@ class CorrectionIn(Schema):
     source: str = Field("person", description="person | organisation | cross_check")
 
 
-class CorrectionOut(Schema):
-    id: int
+class CorrectionOut(CaseRef):
     resource: int = Field(alias="resource_id")
     source: str
     column: str
     claimed_value: str
-    case: str | None
-    state: str | None
-    due_on: dt.date | None
     snapshot: int | None
-
-    @staticmethod
-    def resolve_case(obj):
-        return obj.case.number if obj.case else None
-
-    @staticmethod
-    def resolve_state(obj):
-        return obj.case.state if obj.case else None
-
-    @staticmethod
-    def resolve_due_on(obj):
-        return obj.case.due_on if obj.case else None
 
     @staticmethod
     def resolve_snapshot(obj):
@@ -222,25 +211,6 @@ class DemandIn(Schema):
     scenario: str
     basis: str
     resource: int | None = None
-
-
-class CaseRef(Schema):
-    id: int
-    case: str | None
-    state: str | None
-    due_on: dt.date | None
-
-    @staticmethod
-    def resolve_case(obj):
-        return obj.case.number if obj.case else None
-
-    @staticmethod
-    def resolve_state(obj):
-        return obj.case.state if obj.case else None
-
-    @staticmethod
-    def resolve_due_on(obj):
-        return obj.case.due_on if obj.case else None
 
 
 class DisputeIn(Schema):

@@ -42,7 +42,7 @@ def add_peer(actor: Actor, *, name: str, url: str, public_key: str, level: str, 
     errors = {}
     if level not in Peer.Level.values:
         errors["level"] = ["层级须为 upper 或 lower"]
-    if not _is_key(public_key):
+    if not signing.is_public_key(public_key):
         errors["public_key"] = ["公钥须为 Ed25519 公钥（32 字节的 base64）"]
     if level == Peer.Level.LOWER and organisation is None:
         errors["organisation"] = ["下级平台须对应本平台的一个组织"]
@@ -53,16 +53,6 @@ def add_peer(actor: Actor, *, name: str, url: str, public_key: str, level: str, 
                                                                  "level": level, "organisation": organisation})
     record(actor, "sharing.add_peer", peer, after={"name": name, "url": url, "level": level, "public_key": public_key})
     return peer
-
-
-def _is_key(text: str) -> bool:
-    import base64
-    import binascii
-
-    try:
-        return len(base64.b64decode(text, validate=True)) == 32
-    except (binascii.Error, ValueError):
-        return False
 
 
 # --- the answering side (the upper instance) ---------------------------------------------------
@@ -77,13 +67,8 @@ def authenticate_peer(request) -> tuple[Peer, Actor]:
         peer = Peer.objects.select_related("organisation__region").filter(name=name, level=Peer.Level.LOWER).first()
         if peer is None:
             raise NotAuthenticated("未登记的联邦平台", code="peer_unknown")
-        if not signing.within_window(timestamp, window):
-            raise NotAuthenticated("请求时间超出允许范围", code="stale_request")
-        if not (8 <= len(nonce) <= 64):
-            raise NotAuthenticated("缺少随机数", code="nonce_missing")
-        data = signing.message(request.method, request.get_full_path(), timestamp, nonce, request.body)
-        if not signing.verify_signature(peer.public_key, signature, data):
-            raise NotAuthenticated("签名无效", code="bad_signature")
+        signing.verify(peer.public_key, method=request.method, path_with_query=request.get_full_path(), body=request.body,
+                       timestamp=timestamp, nonce=nonce, signature=signature, window=window)
         try:
             with transaction.atomic():
                 PeerNonce.objects.filter(at__lt=timezone.now() - 2 * window).delete()

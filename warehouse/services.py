@@ -405,17 +405,12 @@ def purge_usage_logs(actor: Actor) -> int:
 @service
 def register_front_end(actor: Actor, *, name: str, public_key: str):
     """The agency registers the public key of its front-end machine."""
-    import base64
-    import binascii
+    from core import signing
 
     from .models import FrontEndMachine
 
     permissions.require(actor, "data.ingest", organisation=actor.organisation)
-    try:
-        raw = base64.b64decode(public_key, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 32:
+    if not signing.is_public_key(public_key):
         raise ValidationFailed("公钥须为 Ed25519 公钥（32 字节，Base64）", field="public_key")
     if not name.strip():
         raise ValidationFailed("请填写前置机名称", field="name")
@@ -442,12 +437,8 @@ def authenticate_push(*, headers, method: str, path_with_query: str, body: bytes
         machine = FrontEndMachine.objects.select_related("organisation__region").filter(pk=int(machine_id or 0)).first()
         if machine is None or machine.revoked_at is not None:
             raise NotAuthenticated("前置机未登记或已停用", code="machine_unknown")
-        if not signing.within_window(timestamp, window):
-            raise NotAuthenticated("请求时间超出允许范围", code="stale_request")
-        if not (8 <= len(nonce) <= 64):
-            raise NotAuthenticated("缺少随机数", code="nonce_missing")
-        if not signing.verify_signature(machine.public_key, signature, signing.message(method, path_with_query, timestamp, nonce, body)):
-            raise NotAuthenticated("签名无效", code="bad_signature")
+        signing.verify(machine.public_key, method=method, path_with_query=path_with_query, body=body, timestamp=timestamp,
+                       nonce=nonce, signature=signature, window=window)
         with transaction.atomic():
             PushNonce.objects.filter(at__lt=timezone.now() - 2 * window).delete()
             if PushNonce.objects.filter(machine=machine, nonce=nonce).exists():

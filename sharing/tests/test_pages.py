@@ -61,3 +61,22 @@ def test_the_grant_page_shows_calls_and_the_provider_revokes_there_S7(client, ci
     assert 'id="revoke"' in client.get(f"/share/grants/{grant.ref}/").content.decode()
     client.post(f"/share/grants/{grant.ref}/", {"reason": "职责调整"})
     assert Grant.objects.get(pk=grant.pk).status == "revoked"
+
+
+def test_a_citizen_raises_a_correction_on_the_web_with_its_own_id_filled_in_S5(client, city, sign_in):
+    from core.models import User
+    from sharing.models import Correction
+
+    household = Resource.objects.get(name="户籍人口基本信息")
+    citizen = User.objects.get(username="public").citizen_id
+    sign_in("public")
+    page = client.get("/share/corrections/").content.decode()
+    assert citizen in page and "已更正" in page  # the demo's correction, and the form prefilled
+    before = Correction.objects.count()
+    client.post("/share/corrections/", {"resource": household.pk, "key": "230502199001011234", "column": "address",
+                                        "claimed_value": "x", "reason": "y"})
+    assert Correction.objects.count() == before  # not about oneself: refused
+    response = client.post("/share/corrections/", {"resource": household.pk, "key": citizen, "column": "address",
+                                                   "claimed_value": "双鸭山市尖山区和平街2号", "reason": "门牌号登记有误"})
+    assert response.status_code == 302 and Correction.objects.count() == before + 1
+    assert Correction.objects.latest("pk").source == "person"
