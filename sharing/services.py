@@ -22,6 +22,7 @@ from warehouse import query
 from workflow.models import Case
 from workflow.services import open_case, transition
 
+from .cases import PROVIDER
 from .models import (Correction, Demand, Dispute, Grant, Method, OnwardProvision, Rectification, Reevaluation, RefusedCall,
                      ShareRequest)
 
@@ -116,7 +117,7 @@ def grant_from_case(actor: Actor, case: Case) -> Grant:
 def revoke_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
     """The provider (or the bureau of its region) withdraws a grant; calls stop at once."""
     grant = Grant.objects.select_for_update().select_related("resource__provider").get(pk=grant.pk)
-    if not (actor.organisation and actor.organisation.pk == grant.resource.provider_id and actor.has_role(*_PROVIDER_ROLES)) \
+    if not (actor.organisation and actor.organisation.pk == grant.resource.provider_id and actor.has_role(*PROVIDER)) \
             and not permissions.can(actor, "catalog.review", organisation=grant.resource.provider):
         raise PermissionDenied("只有数据提供部门或主管部门可以撤销授权", code="not_provider")
     if not (reason or "").strip():
@@ -132,8 +133,6 @@ def revoke_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
            link=f"/share/grants/{grant.ref}/")
     return grant
 
-
-_PROVIDER_ROLES = ("data_officer", "service_centre_staff")
 
 # --- calls (S4, S7) -------------------------------------------------------------------------
 
