@@ -8,4 +8,5 @@ urlpatterns = [
     path("request/<int:resource_id>/", views.request_share, name="request"),
     path("grants/<str:ref>/", views.grant_detail, name="grant"),
     path("corrections/", views.corrections, name="corrections"),
+    path("new/<str:kind>/", views.new_case, name="new"),
 ]

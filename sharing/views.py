@@ -121,3 +121,74 @@ def corrections(request):
             messages.success(request, _("已提交，数据提供部门将于 %(due)s 前核实答复") % {"due": correction.case.due_on})
             return redirect("sharing:corrections")
     return render(request, "sharing/corrections.html", {"form": form, "corrections": selectors.corrections_for(actor)[:200]})
+
+
+class DemandForm(forms.Form):
+    provider = forms.ModelChoiceField(label="提供部门", queryset=None)
+    data = forms.CharField(label="所需数据", widget=forms.Textarea(attrs={"rows": 2}))
+    scenario = forms.CharField(label="应用场景", max_length=200)
+    basis = forms.CharField(label="依据", widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from core.models import Organisation
+
+        self.fields["provider"].queryset = Organisation.objects.filter(
+            kind__in=("agency", "utility", "service_centre"), is_active=True).order_by("region__path", "name")
+
+
+class DisputeForm(forms.Form):
+    resource = forms.ModelChoiceField(label="数据资源", queryset=None)
+    subject = forms.CharField(label="争议事项", max_length=300)
+    detail = forms.CharField(label="情况说明", widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from catalog.models import Resource
+
+        self.fields["resource"].queryset = Resource.objects.filter(published_version__isnull=False).order_by("code")
+
+
+@login_required
+def new_case(request, kind: str):
+    """S6, S8, A7 from the web: a demand, a dispute, or backflow of city data about one's district."""
+    actor = actor_of(request)
+    forms_by_kind = {"demand": DemandForm, "dispute": DisputeForm}
+    if kind == "backflow":
+        from catalog.models import Resource
+
+        if request.method == "POST":
+            try:
+                grant = services.backflow(actor, catalog_selectors.access_resource(actor, int(request.POST.get("resource", 0))))
+            except GongshuError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("数据已回流：授权 %(ref)s") % {"ref": grant.ref})
+                return redirect("sharing:grant", ref=grant.ref)
+        from core import rulebook
+
+        above = [r for r in actor.organisation.region.ancestors_and_self() if r.pk != actor.organisation.region_id]
+        columns = (rulebook.current().backflow or {}).get("region_columns", [])
+        resources = Resource.objects.filter(published_version__isnull=False, provider__region__in=above,
+                                            items__column__in=columns).distinct().order_by("code")
+        return render(request, "sharing/new.html", {"kind": kind, "resources": resources})
+    if kind not in forms_by_kind:
+        from core.errors import NotFound
+
+        raise NotFound("没有这种办件")
+    form = forms_by_kind[kind](request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if kind == "demand":
+                made = services.raise_demand(actor, **data)
+            else:
+                made = services.raise_dispute(actor, data.pop("resource"), **data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except GongshuError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已提交，办理期限至 %(due)s") % {"due": made.case.due_on})
+            return redirect("workflow:detail", number=made.case.number)
+    return render(request, "sharing/new.html", {"kind": kind, "form": form})

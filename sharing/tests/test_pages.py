@@ -80,3 +80,20 @@ def test_a_citizen_raises_a_correction_on_the_web_with_its_own_id_filled_in_S5(c
                                                    "claimed_value": "双鸭山市尖山区和平街2号", "reason": "门牌号登记有误"})
     assert response.status_code == 302 and Correction.objects.count() == before + 1
     assert Correction.objects.latest("pk").source == "person"
+
+
+def test_demands_disputes_and_backflow_start_from_the_web_S6_S8_A7(client, city, sign_in):
+    from sharing.models import Demand, Dispute
+
+    sign_in("cdo_civil_affairs")
+    for kind in ("demand", "dispute", "backflow"):
+        assert client.get(f"/share/new/{kind}/").status_code == 200
+    assert client.get("/share/new/nonsense/").status_code == 404
+    response = client.post("/share/new/demand/", {"provider": city.police.pk, "data": "流动人口居住登记", "scenario": "救助核实",
+                                                 "basis": "《社会救助暂行办法》"})
+    assert response.status_code == 302 and Demand.objects.filter(applicant=city.civil).exists()
+    household = Resource.objects.get(name="户籍人口基本信息")
+    response = client.post("/share/new/dispute/", {"resource": household.pk, "subject": "共享范围", "detail": "协商未果"})
+    assert response.status_code == 302 and Dispute.objects.filter(applicant=city.civil).exists()
+    refused = client.post("/share/new/backflow/", {"resource": household.pk}, follow=True)  # same level: no backflow
+    assert "下级单位" in refused.content.decode() and not Grant.objects.filter(kind="backflow").exists()
