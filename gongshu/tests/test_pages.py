@@ -35,3 +35,10 @@ def test_english_is_the_second_language(client, sign_in):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     page = client.get("/catalog/").content.decode()
     assert "Public data resource catalog" in page and "Sign out" in page and "Unconditional sharing" in page
+
+
+def test_the_sharing_pages_speak_english_too(client, sign_in):
+    sign_in("bureau")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/share/").content.decode()
+    assert "Requests by state" in page and "Calls per agency (30 days)" in page and "Sharing" in page
