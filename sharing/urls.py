@@ -9,4 +9,5 @@ urlpatterns = [
     path("grants/<str:ref>/", views.grant_detail, name="grant"),
     path("corrections/", views.corrections, name="corrections"),
     path("new/<str:kind>/", views.new_case, name="new"),
+    path("remote/", views.remote, name="remote"),
 ]

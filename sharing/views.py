@@ -192,3 +192,45 @@ def new_case(request, kind: str):
             messages.success(request, _("已提交，办理期限至 %(due)s") % {"due": made.case.due_on})
             return redirect("workflow:detail", number=made.case.number)
     return render(request, "sharing/new.html", {"kind": kind, "form": form})
+
+
+@login_required
+def remote(request):
+    """S9: data held at the upper level — its catalog, requests forwarded through this platform, lookups."""
+    from . import federation
+    from .models import Peer, RemoteRequest
+
+    actor = actor_of(request)
+    answer = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "lookup":
+                remote_request = RemoteRequest.objects.get(pk=int(request.POST["remote"]), applicant=actor.organisation)
+                column, _, value = request.POST.get("key", "").partition("=")
+                answer = federation.call_remote(actor, remote_request, filters={column.strip(): value.strip()})
+            else:
+                made = federation.forward_request(
+                    actor, request.POST.get("peer", ""), resource_code=request.POST.get("resource_code", ""),
+                    scenario=request.POST.get("scenario", ""), basis=request.POST.get("basis", ""), method="api",
+                    items=[i.strip() for i in request.POST.get("items", "").split(",") if i.strip()],
+                    valid_until=dt.date.fromisoformat(request.POST.get("valid_until") or "1970-01-01"))
+                messages.success(request, _("已转报上级平台：%(case)s") % {"case": made.case_number})
+                return redirect("sharing:remote")
+        except (GongshuError, ValueError, RemoteRequest.DoesNotExist) as exc:
+            messages.error(request, getattr(exc, "message", str(exc)))
+    peers = []
+    for peer in Peer.objects.filter(level=Peer.Level.UPPER).order_by("name"):
+        try:
+            entries, problem = federation.remote_catalog(peer.name), ""
+        except (GongshuError, OSError) as exc:
+            entries, problem = [], getattr(exc, "message", str(exc))
+        peers.append({"peer": peer, "entries": entries, "problem": problem})
+    requests_made = RemoteRequest.objects.filter(applicant=actor.organisation).select_related("peer").order_by("-created_at")
+    for made in requests_made:
+        if not made.grant_ref:
+            try:
+                federation.refresh(made)
+            except (GongshuError, OSError):
+                pass
+    return render(request, "sharing/remote.html", {"peers": peers, "requests": requests_made, "answer": answer,
+                                                   "default_until": timezone.localdate() + dt.timedelta(days=90)})

@@ -91,7 +91,7 @@ def province(tmp_path, live_server, committed_demo):
     instance.stop()
 
 
-def test_a_city_agency_calls_a_province_grant_and_both_sides_log_it_S9(province):
+def test_a_city_agency_calls_a_province_grant_and_both_sides_log_it_S9(province, client):
     entries = federation.remote_catalog("heilongjiang")
     household = next(e for e in entries if e["name"] == "户籍人口基本信息")
     agency = act_as(User.objects.get(username="cdo_civil_affairs"))
@@ -115,6 +115,12 @@ def test_a_city_agency_calls_a_province_grant_and_both_sides_log_it_S9(province)
     assert Event.objects.get(seq=call.audit_seq).action == "sharing.remote_call"
     proof = province.cli("audit", "prove", str(call.remote_seq), "--hash", call.remote_hash)  # and logged there
     assert "proven" in proof and "双鸭山市数据局" in proof and "联邦:shuangyashan·双鸭山市民政局" in proof
+
+    client.force_login(User.objects.get(username="cdo_civil_affairs"))  # the same from the web page
+    page = client.get("/share/remote/").content.decode()
+    assert remote.case_number in page and "户籍人口基本信息" in page and remote.grant_ref in page
+    looked = client.post("/share/remote/", {"action": "lookup", "remote": remote.pk, "key": f"citizen_id={person}"}).content.decode()
+    assert "remote-answer" in looked and str(RemoteCall.objects.latest("pk").remote_seq) in looked
 
 
 def test_forged_and_replayed_federation_requests_are_refused_S9(province):

@@ -97,3 +97,9 @@ def test_demands_disputes_and_backflow_start_from_the_web_S6_S8_A7(client, city,
     assert response.status_code == 302 and Dispute.objects.filter(applicant=city.civil).exists()
     refused = client.post("/share/new/backflow/", {"resource": household.pk}, follow=True)  # same level: no backflow
     assert "下级单位" in refused.content.decode() and not Grant.objects.filter(kind="backflow").exists()
+
+
+def test_the_cross_level_page_says_when_no_upper_instance_is_registered_S9(client, sign_in):
+    sign_in("cdo_civil_affairs")
+    page = client.get("/share/remote/").content.decode()
+    assert "尚未登记上级平台" in page
