@@ -232,16 +232,15 @@ def _consistency(table: pa.Table, columns: list[Column], shaped) -> list[tuple[s
     ids, id_fits = shaped(cid, 18)
     if "birth_date" in names:
         dates, date_fits = shaped("birth_date", 10)
-        both = id_fits & date_fits
         # compare YYYYMMDD of the ID with YYYY-MM-DD of the item, byte by byte, on rows where both have a shape
-        id_rows = np.flatnonzero(id_fits)
-        date_rows = np.flatnonzero(date_fits)
-        id_index = np.searchsorted(id_rows, np.flatnonzero(both))
-        date_index = np.searchsorted(date_rows, np.flatnonzero(both))
-        given = dates[date_index][:, [0, 1, 2, 3, 5, 6, 8, 9]]
-        differs = (ids[id_index][:, 6:14] != given).any(axis=1)
-        bad = np.zeros(n, dtype=bool)
-        bad[np.flatnonzero(both)] = differs
+        if id_fits.all() and date_fits.all():  # the usual batch: every row has both, in the same order
+            bad = (ids[:, 6:14] != dates[:, [0, 1, 2, 3, 5, 6, 8, 9]]).any(axis=1)
+        else:
+            both = id_fits & date_fits
+            id_index = np.searchsorted(np.flatnonzero(id_fits), np.flatnonzero(both))
+            date_index = np.searchsorted(np.flatnonzero(date_fits), np.flatnonzero(both))
+            bad = np.zeros(n, dtype=bool)
+            bad[both] = (ids[id_index][:, 6:14] != dates[date_index][:, [0, 1, 2, 3, 5, 6, 8, 9]]).any(axis=1)
         found.append(("birth_date", CONSISTENCY, bad))
     if "gender" in names:
         odd = np.zeros(n, dtype=bool)

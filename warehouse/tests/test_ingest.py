@@ -190,3 +190,17 @@ def test_a_delta_is_merged_by_key_and_the_old_snapshot_stays_queryable(tmp_path,
     assert now.records[0]["address"] == "双鸭山市宝山区新地址1号"
     then = query.run(officer, household, scope=scope, filters={"citizen_id": rows[0][0]}, as_of=first.snapshot.version)
     assert then.records[0]["address"] == rows[0][5]
+
+
+def test_consistency_with_the_citizen_id_holds_when_some_rows_have_no_date_shape_A3():
+    import pyarrow as pa
+
+    from warehouse import quality
+
+    ids = ["11010519491231002X", "110105194912310029", "11010519491231002X"]
+    table = pa.table({"citizen_id": ids, "birth_date": ["1949-12-31", "bad", "1950-01-01"], "gender": ["女", "女", "男"]})
+    columns = [quality.Column("citizen_id", required=True, is_key=True, identifier="citizen_id"),
+               quality.Column("birth_date", data_type="date"), quality.Column("gender")]
+    masks = quality.check(table, columns).masks
+    assert list(masks[("birth_date", "consistency")]) == [False, False, True]  # row 2 has no date to compare
+    assert list(masks[("gender", "consistency")]) == [False, False, True]
