@@ -8,6 +8,20 @@ from .actor import Actor
 from .errors import GongshuError, NotAuthenticated, ValidationFailed
 
 
+def submit(request, form, action):
+    """Run ``action()`` (a service call) for a valid form: a refusal by field goes on the form, any other
+    refusal becomes a message; the service's result, or None if it refused."""
+    from django.contrib import messages
+
+    try:
+        return action()
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+    except GongshuError as exc:
+        messages.error(request, exc.message)
+    return None
+
+
 def actor_of(request) -> Actor:
     actor = getattr(request, "actor", None)
     if actor is None:

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 
 from catalog import selectors as catalog_selectors
 from core import permissions
-from core.errors import GongshuError, ValidationFailed
-from core.viewkit import actor_of, apply_errors
+from core.errors import GongshuError
+from core.viewkit import actor_of, submit
 
 from . import selectors, services
 from .models import Method
@@ -38,13 +38,8 @@ def request_share(request, resource_id: int):
     resource = catalog_selectors.access_resource(actor, resource_id)
     form = RequestForm(resource, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            share = services.request_share(actor, resource, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except GongshuError as exc:
-            messages.error(request, exc.message)
-        else:
+        share = submit(request, form, lambda: services.request_share(actor, resource, **form.cleaned_data))
+        if share:
             messages.success(request, _("已提交共享申请，办理期限至 %(due)s") % {"due": share.case.due_on})
             return redirect("workflow:detail", number=share.case.number)
     return render(request, "sharing/request.html", {"resource": resource, "form": form})
@@ -110,14 +105,10 @@ def corrections(request):
         key_column = resource.items.filter(is_key=True).values_list("column", flat=True).first()
         source = "person" if actor.organisation.kind == "public" else (
             "organisation" if data["key"].upper() == (actor.organisation.uscc or "") else "cross_check")
-        try:
-            correction = services.raise_correction(actor, resource, key={key_column: data["key"]}, column=data["column"],
-                                                   claimed_value=data["claimed_value"], reason=data["reason"], source=source)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except GongshuError as exc:
-            messages.error(request, exc.message)
-        else:
+        correction = submit(request, form, lambda: services.raise_correction(
+            actor, resource, key={key_column: data["key"]}, column=data["column"], claimed_value=data["claimed_value"],
+            reason=data["reason"], source=source))
+        if correction:
             messages.success(request, _("已提交，数据提供部门将于 %(due)s 前核实答复") % {"due": correction.case.due_on})
             return redirect("sharing:corrections")
     return render(request, "sharing/corrections.html", {"form": form, "corrections": selectors.corrections_for(actor)[:200]})
@@ -179,16 +170,9 @@ def new_case(request, kind: str):
     form = forms_by_kind[kind](request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            if kind == "demand":
-                made = services.raise_demand(actor, **data)
-            else:
-                made = services.raise_dispute(actor, data.pop("resource"), **data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except GongshuError as exc:
-            messages.error(request, exc.message)
-        else:
+        made = submit(request, form, lambda: services.raise_demand(actor, **data) if kind == "demand"
+                      else services.raise_dispute(actor, data.pop("resource"), **data))
+        if made:
             messages.success(request, _("已提交，办理期限至 %(due)s") % {"due": made.case.due_on})
             return redirect("workflow:detail", number=made.case.number)
     return render(request, "sharing/new.html", {"kind": kind, "form": form})
