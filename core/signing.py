@@ -60,8 +60,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def send(base_url: str, method: str, path_with_query: str, *, key: Ed25519PrivateKey, sender: tuple[str, str],
-         body: bytes = b"", content_type: str = "application/json", timeout: float = 600,
-         headers: dict | None = None) -> tuple[int, dict]:
+         body: bytes = b"", content_type: str = "application/json", timeout: float = 600) -> tuple[int, dict]:
     """Send a signed request; ``sender`` is the header naming the signer (machine or instance).
     Returns (HTTP status, JSON answer)."""
     import json
@@ -72,7 +71,7 @@ def send(base_url: str, method: str, path_with_query: str, *, key: Ed25519Privat
     request = urllib.request.Request(base_url.rstrip("/") + path_with_query, data=body if method != "GET" else None,
                                      method=method, headers={
                                          "Content-Type": content_type, sender[0]: sender[1], "X-Gongshu-Time": timestamp,
-                                         "X-Gongshu-Nonce": nonce, "X-Gongshu-Signature": signature, **(headers or {}),
+                                         "X-Gongshu-Nonce": nonce, "X-Gongshu-Signature": signature,
                                      })
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

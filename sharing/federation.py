@@ -23,6 +23,7 @@ from core.models import Organisation
 from .models import Peer, PeerNonce, RemoteCall, RemoteRequest
 
 SENDER = "X-Gongshu-Peer"
+AGENCY = "_agency"  # query parameter naming the lower-level agency a request is for (signed with the path)
 
 
 def _key_path() -> Path:
@@ -78,7 +79,7 @@ def authenticate_peer(request) -> tuple[Peer, Actor]:
     except NotAuthenticated as exc:
         record_refusal(system_actor("api"), "sharing.authenticate_peer", exc, ("sharing.peer", name))
         raise
-    agency = urllib.parse.unquote(headers.get("X-Gongshu-Agency", ""))[:100]
+    agency = request.GET.get(AGENCY, "")[:100]  # in the signed path: who at the lower level is asking
     label = f"联邦:{peer.name}" + (f"·{agency}" if agency else "")
     return peer, machine_actor(peer.organisation, label, frozenset({"federation_peer"}), channel="api",
                                request_id=getattr(request, "request_id", ""))
@@ -90,9 +91,10 @@ def authenticate_peer(request) -> tuple[Peer, Actor]:
 def _send(peer: Peer, method: str, path: str, payload: dict | None = None, agency: str = "") -> dict:
     key = signing.load_private_key(_key_path())
     body = json.dumps(payload, ensure_ascii=False, default=str).encode() if payload is not None else b""
+    if agency:
+        path += ("&" if "?" in path else "?") + urllib.parse.urlencode({AGENCY: agency})
     status, answer = signing.send(peer.url, method, "/api/v1/federation" + path, key=key,
-                                  sender=(SENDER, settings.GONGSHU_INSTANCE_NAME), body=body,
-                                  headers={"X-Gongshu-Agency": urllib.parse.quote(agency)} if agency else None, timeout=60)
+                                  sender=(SENDER, settings.GONGSHU_INSTANCE_NAME), body=body, timeout=60)
     if status >= 400:
         message = answer.get("message") or f"上级平台返回 {status}"
         raise (PermissionDenied if status in (401, 403) else ValidationFailed)(f"{peer.name}：{message}", code="peer_refused")

@@ -68,6 +68,7 @@ def forwarded_state(request, request_id: int):
 def forwarded_call(request, ref: str):
     """A call on a grant this lower instance holds: the one query path, logged here, answered with a receipt."""
     _, actor = federation.authenticate_peer(request)
-    result = services.call(actor, ref, filters=dict(request.GET.items()), operation="lookup")
+    filters = {k: v for k, v in request.GET.items() if k != federation.AGENCY}
+    result = services.call(actor, ref, filters=filters, operation="lookup")
     return {"grant": ref, "snapshot": result.snapshot.version, "items": result.columns, "records": result.records,
             "receipt": {"event": result.audit_seq, "hash": result.audit_hash}}
