@@ -114,7 +114,8 @@ class RevokeIn(Schema):
     reason: str
 
 
-def _answer(ref, result) -> dict:
+def answer(ref, result) -> dict:
+    """A call's answer: the granted, masked records and the audit receipt (the same for a peer's call)."""
     return {"grant": ref, "snapshot": result.snapshot.version, "items": result.columns, "records": result.records,
             "receipt": {"event": result.audit_seq, "hash": result.audit_hash}}
 
@@ -160,7 +161,7 @@ def records(request, ref: str, fields: str | None = None, purpose: str | None = 
     filters = {k: v for k, v in request.GET.items() if k not in RESERVED}
     result = services.call(request.actor, ref, filters=filters, fields=fields.split(",") if fields else None,
                            purpose=purpose, limit=limit, operation="lookup")
-    return _answer(ref, result)
+    return answer(ref, result)
 
 
 @router.post("/{ref}/query", response=CallOut, auth=TokenAuth(reads=True))
@@ -168,7 +169,7 @@ def batch_query(request, ref: str, payload: QueryIn):
     """S4 batch query: SQL over the granted, masked view only."""
     result = services.call(request.actor, ref, sql=payload.sql, purpose=payload.purpose, limit=payload.limit,
                            operation="query")
-    return _answer(ref, result)
+    return answer(ref, result)
 
 
 class CorrectionIn(Schema):

@@ -11,6 +11,7 @@ from catalog.models import Resource
 from core.errors import NotFound
 
 from . import federation, services
+from .api import answer
 from .models import ShareRequest
 
 router = Router(tags=["federation"], auth=None)
@@ -69,6 +70,4 @@ def forwarded_call(request, ref: str):
     """A call on a grant this lower instance holds: the one query path, logged here, answered with a receipt."""
     _, actor = federation.authenticate_peer(request)
     filters = {k: v for k, v in request.GET.items() if k != federation.AGENCY}
-    result = services.call(actor, ref, filters=filters, operation="lookup")
-    return {"grant": ref, "snapshot": result.snapshot.version, "items": result.columns, "records": result.records,
-            "receipt": {"event": result.audit_seq, "hash": result.audit_hash}}
+    return answer(ref, services.call(actor, ref, filters=filters, operation="lookup"))

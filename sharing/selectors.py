@@ -17,16 +17,22 @@ from workflow.engine import case_type
 from .models import Grant, ShareRequest
 
 
-def _for(model, actor: Actor, party: str) -> QuerySet:
-    """Own (as ``party`` — applicant or holder — or as provider), or in the region the actor oversees."""
-    qs = model.objects.select_related("resource", "resource__provider", party)
+def _visible(qs: QuerySet, actor: Actor, own: Q) -> QuerySet:
+    """Rows that are the actor's ``own``, on its organisation's data (as provider), or in the region it
+    oversees."""
     if actor.is_system:
         return qs
     org = actor.organisation
-    condition = Q(resource__provider=org) | Q(**{party: org})
+    condition = own | Q(resource__provider=org)
     if permissions.can(actor, "cases.view", organisation=org):
         condition |= Q(resource__provider__region__path__startswith=org.region.path)
     return qs.filter(condition)
+
+
+def _for(model, actor: Actor, party: str) -> QuerySet:
+    """Own as ``party`` (applicant or holder), as provider, or in the region the actor oversees."""
+    qs = model.objects.select_related("resource", "resource__provider", party)
+    return _visible(qs, actor, Q(**{party: actor.organisation}) if actor.organisation else Q(pk__in=[]))
 
 
 def requests_for(actor: Actor) -> QuerySet:
@@ -87,16 +93,14 @@ def grant_statistics(grant: Grant, *, days: int = 90) -> dict:
 
 
 def corrections_for(actor: Actor) -> QuerySet:
-    """Raised by the actor (or its organisation), against its data, or in the region it oversees."""
+    """Raised by the actor (or its organisation — not the public's shared one), against its data, or in
+    the region it oversees."""
     from .models import Correction
 
     qs = Correction.objects.select_related("resource", "case", "raised_for")
     if actor.is_system:
         return qs
-    org = actor.organisation
-    condition = Q(raised_by=actor.user) | Q(resource__provider=org)
-    if org.kind != "public":
-        condition |= Q(raised_for=org)
-    if permissions.can(actor, "cases.view", organisation=org):
-        condition |= Q(resource__provider__region__path__startswith=org.region.path)
-    return qs.filter(condition)
+    own = Q(raised_by=actor.user)
+    if actor.organisation.kind != "public":
+        own |= Q(raised_for=actor.organisation)
+    return _visible(qs, actor, own)

@@ -53,7 +53,7 @@ def method_for(grade_masking: str, sensitivity: str) -> str:
     return grade_masking or "none"
 
 
-def _text(value) -> str:
+def as_text(value) -> str:
     """What DuckDB's CAST(value AS VARCHAR) gives for the values a snapshot holds."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -100,7 +100,7 @@ class Mask:
         """The same mask on one value in Python."""
         if value is None or self.method == "none":
             return value
-        text = _text(value)
+        text = as_text(value)
         if self.method == "hash":
             return hashlib.sha256((salt() + text).encode()).hexdigest()
         if self.method == "generalise":

@@ -80,7 +80,9 @@ def snapshot_of(resource: Resource, as_of: int | dt.datetime | None = None) -> S
         if cached is not None and cached.path == row[1]:  # ids are reused after a restore or a rollback: paths never
             return cached
     qs = Snapshot.objects.filter(resource=resource)
-    if isinstance(as_of, int):
+    if as_of is None:
+        qs = qs.filter(pk=row[0] if row is not None else None)  # the row just read, not a second search
+    elif isinstance(as_of, int):
         qs = qs.filter(version=as_of)
     elif isinstance(as_of, dt.datetime):
         qs = qs.filter(created_at__lte=as_of)

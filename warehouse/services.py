@@ -540,9 +540,10 @@ def run_due_extractions(actor: Actor) -> int:
 
 
 def _text(value) -> str:
-    if value is None:
-        return ""
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
+    """A stored value as the text a delivery carries (empty for null), as the engine would cast it."""
+    from .masking import as_text
+
+    return "" if value is None else as_text(value)
 
 
 def current_record(resource: Resource, key: dict[str, str]) -> dict | None:
