@@ -25,11 +25,20 @@ def main(argv: list[str]) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    from gongshu.demo import load
+
+    load(echo=lambda *_: None)  # every bench starts from the demo city
     from bench import audit_bench, catalog_bench, sharing_bench, warehouse_bench
 
+    modules = {"audit": audit_bench, "catalog": catalog_bench, "warehouse": warehouse_bench, "sharing": sharing_bench}
+    unknown = set(argv) - set(modules)
+    if unknown:
+        print(f"unknown bench: {', '.join(sorted(unknown))}; choose from {', '.join(modules)}", file=sys.stderr)
+        return 2
     rows = []
-    for module in (audit_bench, catalog_bench, warehouse_bench, sharing_bench):
-        rows.extend(module.run())
+    for name, module in modules.items():
+        if not argv or name in argv:  # `python -m bench warehouse sharing`: only those
+            rows.extend(module.run())
     width = max(len(r[0]) for r in rows)
     print(f"{'operation':<{width}}  {'ours':>16}  {'baseline':>16}  {'ratio':>7}")
     for name, ours, baseline, unit in rows:

@@ -14,7 +14,6 @@ from catalog import exports, search, selectors
 from catalog.models import DataItem, Resource, ResourceVersion
 from catalog.services import version_data
 from core.actor import system_actor
-from gongshu.demo import load
 from core.models import Organisation
 
 ENTRIES = 10_000
@@ -65,7 +64,6 @@ def _per_second(fn, rounds: int) -> float:
 
 
 def run():
-    load(echo=lambda *_: None)
     _generate()
     actor = system_actor("bench")
 

@@ -24,6 +24,7 @@ from warehouse.services import ingest_file, ingest_table
 INGEST_ROWS = 1_000_000
 LOOKUP_ROWS = int(os.environ.get("GONGSHU_BENCH_LOOKUP_ROWS", 10_000_000))
 LOOKUPS = 1000
+ROUNDS = 3  # alternating rounds of ours and the baseline; each side's best counts
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.float32)
 _CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _DIVISIONS = np.array([b"230502", b"230503", b"230505", b"230506", b"230521", b"230522", b"230523", b"230524"])
@@ -68,6 +69,18 @@ def _gbk_csv(table: pa.Table, path: Path, resource: Resource) -> None:
     utf8.unlink()
 
 
+def best_of(ours, baseline, count: int) -> tuple[float, float]:
+    """Throughput (count per second) of each side's best round. Rounds alternate between the two, so drift on
+    a shared machine (other processes, the page cache, a WAL checkpoint) falls on both alike."""
+    best = [0.0, 0.0]
+    for _ in range(ROUNDS):
+        for side, fn in enumerate((ours, baseline)):
+            started = time.perf_counter()
+            fn()
+            best[side] = max(best[side], count / (time.perf_counter() - started))
+    return best[0], best[1]
+
+
 def run():
     household = Resource.objects.get(name="户籍人口基本信息")
     actor = system_actor("bench")
@@ -76,14 +89,16 @@ def run():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "household.csv"
         _gbk_csv(everyone.slice(0, INGEST_ROWS), path, household)
-        started = time.perf_counter()
-        batch = ingest_file(actor, household, path)
-        ours = INGEST_ROWS / (time.perf_counter() - started)
-        assert batch.status == "published" and batch.rows_accepted == INGEST_ROWS, batch.message
-        started = time.perf_counter()
-        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="gb18030"))
-        pq.write_table(table, Path(tmp) / "bare.parquet")
-        bare = INGEST_ROWS / (time.perf_counter() - started)
+
+        def ingest_round():
+            batch = ingest_file(actor, household, path)
+            assert batch.status == "published" and batch.rows_accepted == INGEST_ROWS, batch.message
+
+        def bare_round():
+            table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="gb18030"))
+            pq.write_table(table, Path(tmp) / "bare.parquet")
+
+        ours, bare = best_of(ingest_round, bare_round, INGEST_ROWS)
         rows.append((f"validated ingest, {INGEST_ROWS // 10**6}M-row GBK CSV -> snapshot vs bare read+write", ours, bare, "r/s"))
 
         batch = ingest_table(actor, household, everyone.slice(0, LOOKUP_ROWS), channel="api")
@@ -94,11 +109,10 @@ def run():
         scope = query.scope_for(actor, household, purpose="基准测试")
         lookup.warm(batch.snapshot, "citizen_id")  # steady state: the key index of a published snapshot is warm
         query.run(actor, household, scope=scope, filters={"citizen_id": keys[0]})
-        started = time.perf_counter()
-        for key in keys:
-            result = query.run(actor, household, scope=scope, filters={"citizen_id": key})
-            assert len(result.rows) == 1
-        ours = LOOKUPS / (time.perf_counter() - started)
+
+        def ours_round():
+            for key in keys:
+                assert len(query.run(actor, household, scope=scope, filters={"citizen_id": key}).rows) == 1
 
         plain = str(Path(tmp) / "plain-sorted.parquet")  # the snapshot itself is encrypted by grade
         pq.write_table(query.arrow_of(batch.snapshot), plain, row_group_size=64 * 1024)
@@ -109,10 +123,12 @@ def run():
         bare_parquet = 100 / (time.perf_counter() - started)
         con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{plain}')")
         con.execute("CREATE UNIQUE INDEX t_key ON t (citizen_id)")
-        started = time.perf_counter()
-        for key in keys:
-            con.execute("SELECT * FROM t WHERE citizen_id = ?", [key]).fetchall()
-        art = LOOKUPS / (time.perf_counter() - started)
+
+        def art_round():
+            for key in keys:
+                con.execute("SELECT * FROM t WHERE citizen_id = ?", [key]).fetchall()
+
+        ours, art = best_of(ours_round, art_round, LOOKUPS)
         label = f"{LOOKUP_ROWS / 10**6:g}M rows"
         rows.append((f"lookup by key, {label}, full query path (warm) vs DuckDB ART index", ours, art, "/s"))
         rows.append((f"  (bare DuckDB point query on the Parquet file, {label}, for reference)", bare_parquet, art, "/s"))

@@ -73,7 +73,7 @@ class KeyIndex:
                     parts.extend(table.slice(j, 1) for j in np.flatnonzero(keys == raw))
         if not parts:
             return self.file.schema_arrow.empty_table()
-        return pa.concat_tables(parts)
+        return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
 
 
 @lru_cache(maxsize=64)

@@ -196,7 +196,36 @@ def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = Non
 
 def sort_order(table: pa.Table, keys: list[str]) -> np.ndarray:
     """Row order by key (stable, so equal keys keep their delivery order)."""
+    if len(keys) == 1:
+        number = _decimal_key(table.column(keys[0]).combine_chunks())
+        if number is not None:
+            return np.argsort(number, kind="stable")
     return pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys]).to_numpy()
+
+
+def _decimal_key(values: pa.Array) -> np.ndarray | None:
+    """Keys of one width, all digits but a last character that may be X or x (citizen IDs, codes), as
+    int64 numbers in the same order as the text (base 12 for the last place: 0-9, X, x); None for any other
+    column. Sorting these numbers is several times faster than sorting the text."""
+    if not len(values) or values.null_count or not pa.types.is_string(values.type):
+        return None
+    lengths = pc.min_max(pc.binary_length(values))
+    width = lengths["min"].as_py()
+    if width != lengths["max"].as_py() or not 2 <= width <= 18:
+        return None
+    matrix, fits = _fixed_width(values, width)
+    digits = matrix[:, :-1] - np.uint8(48)  # uint8: anything below '0' wraps above 9
+    if not fits.all() or (digits > 9).any():
+        return None
+    last = matrix[:, -1]
+    last = np.where(last == 88, 10, np.where(last == 120, 11, last.astype(np.int64) - 48))
+    if ((last < 0) | (last > 11)).any():
+        return None
+    number = np.zeros(len(values), dtype=np.int64)
+    for start in range(0, width - 1, 9):  # nine digits at a time stay exact in int64
+        chunk = digits[:, start : start + 9].astype(np.int64)
+        number = number * 10 ** chunk.shape[1] + chunk @ (10 ** np.arange(chunk.shape[1] - 1, -1, -1, dtype=np.int64))
+    return number * 12 + last
 
 
 def duplicated(table: pa.Table, keys: list[str], order: np.ndarray | None = None) -> np.ndarray:

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 
 from audit.services import record
 from catalog.models import Resource
-from core import permissions
+from core import permissions, rawdb
 from core.actor import Actor
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -73,8 +73,8 @@ _CURRENT_SQL = "SELECT id, path FROM warehouse_snapshot WHERE resource_id = %s O
 def snapshot_of(resource: Resource, as_of: int | dt.datetime | None = None) -> Snapshot:
     """The current snapshot, or the one in force at a version or time (A4)."""
     if as_of is None:  # the hot path of every lookup: one indexed read, no ORM
-        with connection.cursor() as cursor:
-            cursor.execute(_CURRENT_SQL, [resource.pk])
+        with rawdb.cursor() as cursor:
+            cursor.execute(rawdb.sql(_CURRENT_SQL), [resource.pk])
             row = cursor.fetchone()
         cached = _snapshots.get(row[0]) if row is not None else None
         if cached is not None and cached.path == row[1]:  # ids are reused after a restore or a rollback: paths never
@@ -205,7 +205,8 @@ def _lookup(snapshot, filters, scope, visible, limit) -> tuple[list[str], list[t
             allowed &= np.array([value is not None and str(value) in permitted for value in found.column(name).to_pylist()])
         found = found.filter(pa.array(allowed))
     found = found.slice(0, limit)
-    masked = [(found.column(c).to_pylist(), mask) for c, mask in visible]
+    names = found.column_names
+    masked = [(found.column(names.index(c)).to_pylist(), mask) for c, mask in visible]
     return [c for c, _ in visible], [tuple(mask.apply(values[i]) for values, mask in masked) for i in range(found.num_rows)]
 
 
@@ -246,8 +247,8 @@ def _log(actor, resource, snapshot, scope, columns, row_count, query, channel):
         "snapshot": snapshot.version, "scope": scope.kind, "purpose": scope.purpose, "grant": scope.grant_ref,
         "items": columns, "rows": row_count,
     })
-    with connection.cursor() as cursor:
-        cursor.execute(_USAGE_SQL, [
+    with rawdb.cursor() as cursor:
+        cursor.execute(rawdb.sql(_USAGE_SQL), [
             connection.ops.adapt_datetimefield_value(event.at), actor.user.pk if actor.user else None,
             actor.organisation.pk if actor.organisation else None, resource.pk, snapshot.pk, scope.purpose,
             scope.kind, scope.grant_ref, json.dumps(columns, ensure_ascii=False), row_count,

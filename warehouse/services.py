@@ -92,19 +92,41 @@ def _typed_column(values: pa.ChunkedArray, spec: quality.Column) -> pa.ChunkedAr
     return values
 
 
-def _typed(table: pa.Table, columns: list[quality.Column], rows: np.ndarray) -> pa.Table:
-    """The accepted ``rows``, in that order, each column typed."""
+def _typed(table: pa.Table, columns: list[quality.Column], rows: np.ndarray, codes: dict | None = None) -> pa.Table:
+    """The accepted ``rows``, in that order, each column typed; a column in ``codes`` is taken from its
+    dictionary codes instead (see ``_codes``)."""
     index = pa.array(rows)
-    return pa.table({spec.column: _typed_column(table.column(spec.column).take(index), spec) for spec in columns})
+    codes = codes or {}
+    return pa.table({spec.column: codes[spec.column].take(index) if spec.column in codes
+                     else _typed_column(table.column(spec.column).take(index), spec) for spec in columns})
+
+
+def _codes(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A repeating text column (code lists, districts, names) dictionary-encoded once, blank text as null:
+    putting rows in key order then moves small codes instead of text, and the Parquet writer writes the
+    codes as they are."""
+    chunks = []
+    for chunk in pc.dictionary_encode(values).chunks:
+        words = chunk.dictionary
+        blank = np.flatnonzero(quality._np(pc.or_(pc.equal(pc.binary_length(words), 0), pc.utf8_is_space(words))))
+        if len(blank):
+            codes = chunk.indices
+            codes = pc.if_else(pc.is_in(codes, pa.array(blank, type=codes.type)), pa.scalar(None, codes.type), codes)
+            chunk = pa.DictionaryArray.from_arrays(codes, words)
+        chunks.append(chunk)
+    return pa.chunked_array(chunks)
 
 
 def _typed_parts(table: pa.Table, columns: list[quality.Column], rows: np.ndarray, pool: ThreadPoolExecutor):
     """The accepted rows in parts of a few row groups, typed in the pool a little ahead of the writer
     (Arrow and the Parquet writer free the GIL, so typing and writing overlap)."""
     size = storage.ROW_GROUP_SIZE * 8
+    text = [spec.column for spec in columns if spec.data_type == "string" and not spec.identifier]
+    repeating = storage.repeating(table.select(text))
+    codes = dict(zip(repeating, pool.map(lambda column: _codes(table.column(column)), repeating)))
     ahead: deque = deque()
     for start in range(0, max(len(rows), 1), size):  # at least one part, if only for the schema
-        ahead.append(pool.submit(_typed, table, columns, rows[start : start + size]))
+        ahead.append(pool.submit(_typed, table, columns, rows[start : start + size], codes))
         if len(ahead) > settings.GONGSHU_INGEST_THREADS:
             yield ahead.popleft().result()
     while ahead:

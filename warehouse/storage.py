@@ -42,15 +42,27 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _layout(table: pa.Table, keys: list[str]) -> dict:
-    """Dictionary-encode only the columns that repeat (code lists, districts), and keep min/max statistics
-    for the key columns (a key lookup needs them) and non-text columns: per-value dictionaries and text
-    statistics of unique columns cost write time and save nothing."""
+def repeating(table: pa.Table) -> list[str]:
+    """The columns whose values repeat (code lists, districts): at most one distinct value in ten in the
+    first row group's worth of rows. Already dictionary-encoded columns count as repeating."""
     sample = table.slice(0, ROW_GROUP_SIZE)
-    repeating = [name for name in table.column_names
-                 if pc.count_distinct(sample.column(name)).as_py() <= max(sample.num_rows // 10, 1)]
-    stats = [f.name for f in table.schema if f.name in keys or not (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
-    return {"use_dictionary": repeating, "write_statistics": stats}
+    return [field.name for field in table.schema if pa.types.is_dictionary(field.type)
+            or pc.count_distinct(sample.column(field.name)).as_py() <= max(sample.num_rows // 10, 1)]
+
+
+def _text(type_: pa.DataType) -> bool:
+    if pa.types.is_dictionary(type_):
+        type_ = type_.value_type
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_)
+
+
+def _layout(table: pa.Table, keys: list[str]) -> dict:
+    """Dictionary-encode only the columns that repeat, and keep min/max statistics for the key columns (a
+    key lookup needs them) and non-text columns: per-value dictionaries and text statistics of unique
+    columns cost write time and save nothing. The Arrow schema is not stored: a column written from
+    dictionary codes reads back as plain text, like every other."""
+    stats = [f.name for f in table.schema if f.name in keys or not _text(f.type)]
+    return {"use_dictionary": repeating(table), "write_statistics": stats, "store_schema": False}
 
 
 def stage(table: pa.Table | Iterable[pa.Table], *, encrypt: bool = False, keys: list[str] = ()) -> tuple[Path, str, int]:

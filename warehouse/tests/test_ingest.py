@@ -204,3 +204,35 @@ def test_consistency_with_the_citizen_id_holds_when_some_rows_have_no_date_shape
     masks = quality.check(table, columns).masks
     assert list(masks[("birth_date", "consistency")]) == [False, False, True]  # row 2 has no date to compare
     assert list(masks[("gender", "consistency")]) == [False, False, True]
+
+
+@pytest.mark.parametrize("keys", [
+    ["11010519491231002X", "110105194912310029", "11010519491231002x", "110105194912310029", "000000000000000001"],
+    ["12", "3X", "3x", "30", "99", "00"],  # short fixed-width codes
+    ["110105194912310029", "1101051949123100"],  # widths differ: the text sort
+    ["ABC", "AB1", "A12"],  # not decimal: the text sort
+])
+def test_key_order_is_the_text_order_whatever_path_sorts_it_A4(keys):
+    """Decimal keys of one width (citizen IDs) sort as numbers; the order must be exactly the text order,
+    equal keys in delivery order (the first of duplicates is the one kept)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from warehouse import quality
+
+    table = pa.table({"k": keys})
+    expected = pc.sort_indices(table, sort_keys=[("k", "ascending")]).to_numpy()
+    assert list(quality.sort_order(table, ["k"])) == list(expected)
+
+
+def test_repeating_text_is_written_from_codes_and_reads_back_as_text_with_blanks_null_A4(tmp_path, city, household):
+    rows = _rows(400)
+    for i, row in enumerate(rows):
+        row[4] = ["汉族", "满族", " ", ""][i % 4]  # a code list with blanks
+    batch = ingest_file(city.actor("officer"), household, _csv(tmp_path, rows))
+    assert batch.status == "published"
+    table = query.arrow_of(batch.snapshot)
+    assert str(table.schema.field("ethnicity").type) == "string" and str(table.schema.field("birth_date").type) == "date32[day]"
+    by_id = dict(zip(table.column("citizen_id").to_pylist(), table.column("ethnicity").to_pylist()))
+    assert [by_id[row[0]] for row in rows[:4]] == ["汉族", "满族", None, None]
+    assert table.column("citizen_id").to_pylist() == sorted(row[0] for row in rows)

@@ -1,0 +1,25 @@
+"""The database driver's own cursor, for the few statements that run on every call (the audit append, the
+usage log, the current snapshot): there Django's cursor wrapper and connection proxy cost more than
+SQLite's own work. Statements are written with ``%s`` placeholders, as for Django, and run in Django's
+connection and transaction."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+
+def cursor():
+    """A driver cursor on Django's connection, closed on leaving the ``with`` block."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.connection is None:
+        db.ensure_connection()
+    return contextlib.closing(db.connection.cursor())
+
+
+@functools.cache
+def sql(statement: str) -> str:
+    """``statement`` in the driver's placeholder style (one database per process)."""
+    return statement.replace("%s", "?") if connections[DEFAULT_DB_ALIAS].vendor == "sqlite" else statement
