@@ -12,12 +12,12 @@ import hashlib
 import time
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from ninja.security import HttpBearer
 
 from audit.services import record_refusal
 
+from . import rawdb
 from .actor import Actor, act_as, system_actor
 from .errors import GongshuError, PermissionDenied
 from .services import authenticate_token
@@ -40,8 +40,8 @@ def _resolve(raw: str) -> tuple[object, Actor]:
     key = hashlib.sha256(raw.encode()).hexdigest()
     hit = _resolved.get(key)
     if hit is not None and time.monotonic() - hit.at < settings.GONGSHU_POLICY_CACHE_SECONDS:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT revoked_at FROM core_apitoken WHERE id = %s", [hit.token.pk])
+        with rawdb.cursor() as cursor:
+            cursor.execute(rawdb.sql("SELECT revoked_at FROM core_apitoken WHERE id = %s"), [hit.token.pk])
             row = cursor.fetchone()
         if row is not None and row[0] is None and hit.token.expires_at > timezone.now():
             return hit.token, hit.actor

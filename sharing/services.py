@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.services import record, record_refusal, service
 from catalog.models import Resource
-from core import permissions, rulebook
+from core import permissions, rawdb, rulebook
 from core.actor import Actor
 from core.errors import Conflict, GongshuError, NotFound, PermissionDenied, ValidationFailed, refuse_if
 from core.models import Organisation
@@ -162,10 +162,8 @@ _STATE_SQL = ("SELECT g.status, g.valid_from, g.valid_until, g.updated_at, r.upd
 def _grant(ref: str) -> Grant:
     """The grant with its resource: one indexed read on every call; the objects are reused while neither
     the grant (status, period) nor its entry changed."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(_STATE_SQL, [ref])
+    with rawdb.cursor() as cursor:
+        cursor.execute(rawdb.sql(_STATE_SQL), [ref])
         state = cursor.fetchone()
     if state is None:
         raise NotFound("授权不存在", field="grant", code="no_grant")

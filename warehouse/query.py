@@ -105,38 +105,56 @@ class _Item:
     masking: str | None
 
 
-_items_cache: dict[tuple[int, dt.datetime], tuple[float, tuple[_Item, ...]]] = {}
+@dataclass
+class _Policy:
+    at: float
+    items: tuple[_Item, ...]
+    visible: dict = field(default_factory=dict)  # (columns, scope kind, masked) -> ((column, mask), ...)
 
 
-def _items(resource: Resource) -> tuple[_Item, ...]:
-    """The entry's items with their grade in force. Kept per process for GONGSHU_POLICY_CACHE_SECONDS: a
-    new version of the entry is seen at once (its key changes), an edit of the grading scheme within seconds."""
+_policies: dict[tuple[int, dt.datetime], _Policy] = {}
+
+
+def _policy(resource: Resource) -> _Policy:
+    """The entry's items with their grade in force, and the masks of each kind of scope. Kept per process
+    for GONGSHU_POLICY_CACHE_SECONDS: a new version of the entry is seen at once (its key changes), an edit
+    of the grading scheme or the rulebook within seconds."""
     key = (resource.pk, resource.updated_at)
-    hit = _items_cache.get(key)
+    hit = _policies.get(key)
     now = time.monotonic()
-    if hit is not None and now - hit[0] < settings.GONGSHU_POLICY_CACHE_SECONDS:
-        return hit[1]
+    if hit is not None and now - hit.at < settings.GONGSHU_POLICY_CACHE_SECONDS:
+        return hit
     items = tuple(
         _Item(i.column, i.data_type, i.sensitivity, i.is_key,
               i.published_grade.access if i.published_grade else None, i.published_grade.masking if i.published_grade else None)
         for i in resource.items.select_related("published_grade").order_by("position")
     )
-    _items_cache[key] = (now, items)
-    return items
+    if len(_policies) > 4096:
+        _policies.clear()
+    _policies[key] = _Policy(now, items)
+    return _policies[key]
 
 
-def _visible_items(resource: Resource, scope: Scope) -> list[tuple[str, masking.Mask]]:
+def _items(resource: Resource) -> tuple[_Item, ...]:
+    return _policy(resource).items
+
+
+def _visible_items(resource: Resource, scope: Scope) -> tuple[tuple[str, masking.Mask], ...]:
     """(column, mask) for each item the scope may see; dropped items are left out."""
-    out = []
-    for item in _items(resource):
-        if scope.columns is not None and item.column not in scope.columns:
-            continue
-        if item.access == "sandbox_only" and scope.kind not in ("owner", "sandbox"):
-            continue  # core data never leaves the trusted environment
-        mask = masking.mask_for(item.masking if scope.mask else None, item.sensitivity, item.data_type)
-        if not mask.drops:
-            out.append((item.column, mask))
-    return out
+    policy = _policy(resource)
+    memo = (scope.columns, scope.kind, scope.mask)
+    if memo not in policy.visible:
+        out = []
+        for item in policy.items:
+            if scope.columns is not None and item.column not in scope.columns:
+                continue
+            if item.access == "sandbox_only" and scope.kind not in ("owner", "sandbox"):
+                continue  # core data never leaves the trusted environment
+            mask = masking.mask_for(item.masking if scope.mask else None, item.sensitivity, item.data_type)
+            if not mask.drops:
+                out.append((item.column, mask))
+        policy.visible[memo] = tuple(out)
+    return policy.visible[memo]
 
 
 def _where(filters: dict[str, list[str] | tuple[str, ...]]) -> tuple[str, list]:
