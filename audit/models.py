@@ -40,7 +40,7 @@ class Event(models.Model):
     request_id = models.CharField(_("请求编号"), max_length=32, blank=True)
     algorithm = models.CharField(max_length=10)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)  # no index: events are found by seq; a random-key index costs every append a page
 
     objects = AppendOnlyQuerySet.as_manager()
 
