@@ -25,13 +25,18 @@ def purge_usage_logs() -> str:
     return f"{purge_usage_logs(system_actor('system'))} usage log(s) past retention removed"
 
 
+def refresh_bases() -> str:
+    from core.actor import system_actor
+    from warehouse.bases import refresh
+
+    return f"{len(refresh(system_actor('system')))} base database(s) rebuilt from newer sources"
+
+
 def run_extractions() -> str:
     from core.actor import system_actor
     from warehouse.services import run_due_extractions
 
     return f"{run_due_extractions(system_actor('system'))} extraction(s) run"
-
-
 
 
 def review_grant_use() -> str:
@@ -53,9 +58,9 @@ def run_uploads() -> str:
     return f"{run_queued_uploads()} upload(s) checked"
 
 
-SCHEDULE = [("run_extractions", run_extractions), ("raise_overdue", raise_overdue), ("flag_stale_data", flag_stale_data),
-            ("purge_usage_logs", purge_usage_logs), ("review_grant_use", review_grant_use),
-            ("reevaluate_conditional_entries", reevaluate_conditional_entries)]
+SCHEDULE = [("run_extractions", run_extractions), ("refresh_bases", refresh_bases), ("raise_overdue", raise_overdue),
+            ("flag_stale_data", flag_stale_data), ("purge_usage_logs", purge_usage_logs),
+            ("review_grant_use", review_grant_use), ("reevaluate_conditional_entries", reevaluate_conditional_entries)]
 QUEUED = [("run_uploads", run_uploads)]
 
 

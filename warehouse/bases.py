@@ -32,16 +32,18 @@ def source_resource(source_type: str) -> Resource | None:
     )
 
 
-def build(actor: Actor, key: str) -> Batch:
-    from .services import ingest_table
-
+def _base(key: str) -> tuple[dict, Resource]:
     spec = rulebook.current().bases.get(key)
     if spec is None:
         raise NotFound(f"规则库中没有基础库 {key}", field="base")
     base = Resource.objects.filter(name=spec["label"], published_version__isnull=False).first()
     if base is None:
         raise Conflict(f"“{spec['label']}”尚未编目发布", code="base_uncatalogued")
-    key_column = spec["key"]
+    return spec, base
+
+
+def _sources(spec: dict) -> dict[str, tuple[Resource, Snapshot]]:
+    """Each statutory source of the base with its current snapshot."""
     sources: dict[str, tuple[Resource, Snapshot]] = {}
     missing = []
     for field in spec["fields"]:
@@ -54,6 +56,38 @@ def build(actor: Actor, key: str) -> Batch:
         sources[field["source"]] = (resource, resource.snapshots.order_by("-version").first())
     if missing:
         raise Conflict(f"缺少法定数源的数据：{'、'.join(missing)}", code="source_missing")
+    return sources
+
+
+def refresh(actor: Actor) -> list[Batch]:
+    """The scheduled rebuild: each base whose sources have published a snapshot since it was built (a
+    delivery, a correction) is built again; a base that is up to date, or whose sources are not there yet,
+    is left as it is. Returns the new batches."""
+    built = []
+    for key, spec in rulebook.current().bases.items():
+        if not isinstance(spec, dict):
+            continue  # the section's article
+        try:
+            spec, base = _base(key)
+            current = [snapshot for _, snapshot in _sources(spec).values()]
+        except (NotFound, Conflict):
+            continue  # not catalogued, or a source has no data yet: nothing to build from
+        latest = base.snapshots.order_by("-version").first()
+        used = set(Provenance.objects.filter(snapshot=latest).values_list("source_snapshot_id", flat=True)) if latest else set()
+        last_try = Batch.objects.filter(resource=base, channel=Batch.Channel.CONSOLIDATE).order_by("-created_at").first()
+        tried = (last_try is not None and last_try.status == Batch.Status.REFUSED
+                 and last_try.created_at > max(snapshot.created_at for snapshot in current))
+        if used != {snapshot.pk for snapshot in current} and not tried:  # a refused build waits for new source data
+            built.append(build(actor, key))
+    return built
+
+
+def build(actor: Actor, key: str) -> Batch:
+    from .services import ingest_table
+
+    spec, base = _base(key)
+    key_column = spec["key"]
+    sources = _sources(spec)
 
     con = engines._duckdb().cursor()
     try:

@@ -71,3 +71,20 @@ def test_the_base_is_read_through_the_query_path_masked(city):
     base = Resource.objects.get(name="人口基础库")
     result = query.run(bureau, base, scope=query.scope_for(bureau, base, purpose="人口统计"), limit=1)
     assert len(result.records[0]["citizen_id"]) == 64  # important grade: hashed on output
+
+
+def test_the_scheduled_refresh_rebuilds_a_base_only_when_a_source_changed_A5(city, tmp_path):
+    """A correction (or any delivery) of a source reaches the base at the next scheduled refresh; an
+    up-to-date base is left alone."""
+    from warehouse.services import correct_record
+
+    assert bases.refresh(system_actor()) == []  # the demo built both bases from the current sources
+    household = Resource.objects.get(name="户籍人口基本信息")
+    person = next(iter(_rows("户籍人口基本信息")))
+    correct_record(city.actor("officer"), household, {"citizen_id": person}, {"name": "更正后"}, reference="JC-TEST")
+    built = bases.refresh(system_actor())
+    assert [b.resource.name for b in built] == ["人口基础库"] and built[0].status == "published"
+    assert _rows("人口基础库")[person]["name"] == "更正后"
+    provenance = Provenance.objects.get(snapshot=built[0].snapshot, column="name")
+    assert provenance.source_snapshot == query.snapshot_of(household)
+    assert bases.refresh(system_actor()) == []
