@@ -19,7 +19,8 @@ from pathlib import Path
 from django.utils import timezone
 
 CLIENTS = 4
-SECONDS = 8
+SECONDS = 5
+ROUNDS = 2
 
 
 def _free_port() -> int:
@@ -69,7 +70,7 @@ def run():
     from core.models import User
     from core.services import issue_token
     from sharing import services
-    from warehouse import query
+    from warehouse import query, usage
     from workflow.services import transition
 
     household = Resource.objects.get(name="户籍人口基本信息")
@@ -91,9 +92,15 @@ def run():
     for workers in (1, 2):
         port, markers = _free_port(), Path(tempfile.mkdtemp())
         server = _serve(workers, port, markers)
-        try:
-            base_rate, base_p50, base_p99 = _load(port, ["/api/v1/health"], {})
-            rate, p50, p99 = _load(port, paths, headers)
+        try:  # alternating rounds, each side's best (as in the warehouse bench)
+            base_rate, base_p50, base_p99 = rate, p50, p99 = 0.0, 0.0, 0.0
+            for _ in range(ROUNDS):
+                base_rate, base_p50, base_p99 = max((base_rate, base_p50, base_p99), _load(port, ["/api/v1/health"], {}))
+                calls, p50_, p99_ = _load(port, paths, headers)
+                started = time.perf_counter()
+                usage.catch_up()  # the worker's copy of the round's usage-log rows counts too
+                copying = time.perf_counter() - started
+                rate, p50, p99 = max((rate, p50, p99), (calls * SECONDS / (SECONDS + copying), p50_, p99_))
         finally:
             server.terminate()
             server.wait(timeout=30)

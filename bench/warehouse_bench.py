@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from catalog.models import Resource
 from core.actor import system_actor
-from warehouse import lookup, query
+from warehouse import lookup, query, usage
 from warehouse.services import ingest_file, ingest_table
 
 INGEST_ROWS = 1_000_000
@@ -109,10 +109,12 @@ def run():
         scope = query.scope_for(actor, household, purpose="基准测试")
         lookup.warm(batch.snapshot, "citizen_id")  # steady state: the key index of a published snapshot is warm
         query.run(actor, household, scope=scope, filters={"citizen_id": keys[0]})
+        usage.catch_up()
 
         def ours_round():
             for key in keys:
                 assert len(query.run(actor, household, scope=scope, filters={"citizen_id": key}).rows) == 1
+            assert usage.catch_up() == LOOKUPS  # the round's usage-log rows, copied from the chain as the worker does
 
         plain = str(Path(tmp) / "plain-sorted.parquet")  # the snapshot itself is encrypted by grade
         pq.write_table(query.arrow_of(batch.snapshot), plain, row_group_size=64 * 1024)

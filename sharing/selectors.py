@@ -11,7 +11,7 @@ from django.utils import timezone
 from core import permissions
 from core.actor import Actor
 from core.errors import NotFound
-from warehouse.models import UsageLog
+from warehouse import usage
 from workflow.engine import case_type
 
 from .models import Grant, ShareRequest
@@ -66,7 +66,7 @@ def dashboard(actor: Actor, *, days: int = 30) -> dict:
     since = timezone.now() - dt.timedelta(days=days)
     grants = grants_for(actor)
     refs = list(grants.values_list("ref", flat=True))
-    calls = UsageLog.objects.filter(scope="grant", grant_ref__in=refs, at__gte=since)
+    calls = usage.logs().filter(scope="grant", grant_ref__in=refs, at__gte=since)
     per_agency = list(calls.values("organisation__name").annotate(n=Count("pk")).order_by("-n")[:20])
     per_day = list(calls.annotate(day=TruncDate("at")).values("day").annotate(n=Count("pk")).order_by("day"))
     return {
@@ -79,7 +79,7 @@ def dashboard(actor: Actor, *, days: int = 30) -> dict:
 
 
 def grant_statistics(grant: Grant, *, days: int = 90) -> dict:
-    calls = UsageLog.objects.filter(grant_ref=grant.ref)
+    calls = usage.logs().filter(grant_ref=grant.ref)
     since = timezone.now() - dt.timedelta(days=days)
     per_day = calls.filter(at__gte=since).annotate(day=TruncDate("at")).values("day").annotate(n=Count("pk")).order_by("day")
     return {

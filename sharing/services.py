@@ -291,7 +291,7 @@ def _finding(grant: Grant, now: dt.datetime) -> tuple[str, str] | None:
 
     from warehouse.models import UsageLog
 
-    calls = UsageLog.objects.filter(grant_ref=grant.ref)
+    calls = UsageLog.objects.filter(grant_ref=grant.ref)  # brought up to date by review_grant_use
     day_ago = now - dt.timedelta(days=1)
     refusals = grant.refusals.filter(at__gte=day_ago)
     if refusals.filter(code="grant_expired").exists():
@@ -318,6 +318,9 @@ def _finding(grant: Grant, now: dt.datetime) -> tuple[str, str] | None:
 def review_grant_use(now: dt.datetime | None = None) -> dict[str, int]:
     """Scheduled (S7): every grant in force is looked at; misuse opens a rectification with a deadline;
     a rectification past its deadline suspends the grant, and after the further period terminates it."""
+    from warehouse import usage
+
+    usage.catch_up()
     now = now or timezone.now()
     today = timezone.localdate(now)
     counts = {"opened": 0, "suspended": 0, "terminated": 0}

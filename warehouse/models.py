@@ -104,10 +104,10 @@ class QualityIssue(BaseModel):
 
 
 class UsageLog(models.Model):
-    """A6, SYS Art. 20: each use of data — who, for what scenario, which resource and items, how many rows."""
+    """A6, SYS Art. 20: each use of data — who, for what scenario, which resource and items, how many rows.
+    Copied from the read's audit event by ``warehouse.usage`` (see there)."""
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # written on every lookup: only the indexes its readers use (per agency over time, per resource)
+    at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     organisation = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="usage_logs",
                                      db_index=False)
@@ -125,6 +125,12 @@ class UsageLog(models.Model):
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["organisation", "at"]), models.Index(fields=["grant_ref", "at"])]
+
+
+class UsageProgress(models.Model):
+    """How far the usage log has been copied from the audit chain (one row): the last event looked at."""
+
+    seq = models.BigIntegerField(default=0)
 
 
 class EngineChoice(models.Model):

@@ -8,14 +8,12 @@ are the caller's receipt.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 from django.conf import settings
-from django.db import connection, transaction
 
 from audit.services import record
 from catalog.models import Resource
@@ -23,7 +21,7 @@ from core import permissions, rawdb
 from core.actor import Actor
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 
-from . import crypto, engines, lookup, masking, policy, storage
+from . import crypto, engines, lookup, masking, policy, storage, usage
 from .models import Snapshot
 
 MAX_ROWS = 10_000
@@ -251,28 +249,14 @@ def _describe(filters: dict) -> str:
     return "lookup " + ", ".join(f"{k}=?" for k in filters) if filters else "scan"
 
 
-_USAGE_FIELDS = ("at", "user_id", "organisation_id", "resource_id", "snapshot_id", "purpose", "scope", "grant_ref",
-                 "items", "row_count", "channel", "query", "audit_seq")
-_USAGE_SQL = (f"INSERT INTO warehouse_usagelog ({', '.join(_USAGE_FIELDS)}) "
-              f"VALUES ({', '.join(['%s'] * len(_USAGE_FIELDS))})")
-
-
-@transaction.atomic
 def _log(actor, resource, snapshot, scope, columns, row_count, query, channel):
-    """The audit event and the usage log (A6) of one read, in one transaction, as plain SQL: this runs on
-    every lookup of the sharing API."""
-    event = record(actor, "warehouse.query", resource, detail={
-        "snapshot": snapshot.version, "scope": scope.kind, "purpose": scope.purpose, "grant": scope.grant_ref,
-        "items": columns, "rows": row_count,
+    """The audit event of one read: the caller's receipt, and the record the usage log (A6) is copied from
+    (``warehouse.usage``). One insert on every lookup of the sharing API."""
+    return record(actor, usage.ACTION, resource, detail={
+        "snapshot": snapshot.version, "snapshot_id": snapshot.pk, "scope": scope.kind, "purpose": scope.purpose,
+        "grant": scope.grant_ref, "items": columns, "rows": row_count, "channel": channel or actor.channel,
+        "query": query[:2000],
     })
-    with rawdb.cursor() as cursor:
-        cursor.execute(rawdb.sql(_USAGE_SQL), [
-            connection.ops.adapt_datetimefield_value(event.at), actor.user.pk if actor.user else None,
-            actor.organisation.pk if actor.organisation else None, resource.pk, snapshot.pk, scope.purpose,
-            scope.kind, scope.grant_ref, json.dumps(columns, ensure_ascii=False), row_count,
-            channel or actor.channel, query[:2000], event.seq,
-        ])
-    return event
 
 
 def arrow_of(snapshot: Snapshot) -> pa.Table:

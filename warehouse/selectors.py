@@ -12,7 +12,8 @@ from core import permissions, rulebook
 from core.actor import Actor
 from core.errors import NotFound
 
-from .models import Batch, UsageLog
+from . import usage
+from .models import Batch
 
 
 @dataclass
@@ -70,7 +71,7 @@ def access_batch(actor: Actor, batch_id: int) -> Batch:
 
 def usage_logs(actor: Actor, *, organisation: int | None = None) -> QuerySet:
     """A6: an agency sees its own uses and the uses of the data it provides; overseers see their region."""
-    qs = UsageLog.objects.select_related("organisation", "resource", "user")
+    qs = usage.logs().select_related("organisation", "resource", "user")
     if actor.is_system:
         pass
     elif permissions.can(actor, "audit.view"):

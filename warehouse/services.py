@@ -29,7 +29,7 @@ from core import permissions, rulebook
 from core.actor import Actor, act_as, system_actor
 from core.errors import Conflict, GongshuError, NotFound, ValidationFailed
 
-from . import quality, readers, storage
+from . import quality, readers, storage, usage
 from .models import Batch, QualityIssue, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -410,6 +410,7 @@ def purge_usage_logs(actor: Actor) -> int:
     """Usage logs are kept at least as long as the rulebook says (SYS Art. 20: three years), then removed."""
     from .models import UsageLog
 
+    usage.catch_up()  # nothing read before the cut-off is left to copy afterwards
     years = int(rulebook.value("usage_log.retention"))
     cutoff = timezone.now() - dt.timedelta(days=366 * years)
     with transaction.atomic():

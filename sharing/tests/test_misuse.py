@@ -30,11 +30,11 @@ def grant(city):
 
 
 def _calls(grant, n, at):
+    """``n`` calls at ``at`` (the usage log as the chain's copy would hold them)."""
     UsageLog.objects.bulk_create([
-        UsageLog(organisation=grant.holder, resource=grant.resource, purpose=grant.purpose, scope="grant", grant_ref=grant.ref,
-                 items=grant.items, row_count=1, channel="api") for _ in range(n)
+        UsageLog(at=at, organisation=grant.holder, resource=grant.resource, purpose=grant.purpose, scope="grant",
+                 grant_ref=grant.ref, items=grant.items, row_count=1, channel="api") for _ in range(n)
     ])
-    UsageLog.objects.filter(grant_ref=grant.ref, at__gte=timezone.now() - dt.timedelta(minutes=5)).update(at=at)
 
 
 def test_a_grant_idle_for_three_months_gets_one_rectification_with_a_deadline_S7(city, grant):

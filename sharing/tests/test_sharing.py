@@ -16,6 +16,7 @@ from core.workdays import add_workdays
 from sharing import services
 from sharing.models import Grant, RefusedCall, ShareRequest
 from warehouse import query
+from warehouse.usage import logs
 from workflow.models import Case
 from workflow.services import transition
 
@@ -141,7 +142,7 @@ def test_the_granted_agency_looks_up_a_record_masked_by_grade_with_a_receipt_tha
     assert result.exit_code == 0 and "proven" in result.output
     forged = CliRunner().invoke(main, ["audit", "prove", str(receipt["event"]), "--hash", "0" * 64])
     assert forged.exit_code == 1 and "NOT PROVEN" in forged.output
-    usage = household.usage_logs.get(audit_seq=receipt["event"])
+    usage = logs().get(audit_seq=receipt["event"])
     assert usage.grant_ref == grant.ref and usage.organisation == city.civil and usage.row_count == 1
 
 
@@ -183,12 +184,12 @@ def test_calls_outside_the_grant_are_refused_counted_and_audited_S7(client, city
         params["purpose"] = "商业营销"
     elif case == "not_a_key":
         params = {"name": person["name"]}
-    queries = household.usage_logs.count()
+    queries = logs().filter(resource=household).count()
     response = client.get(f"/api/v1/share/{grant.ref}/records", params, **headers)
     assert response.status_code == 403, response.content
     body = response.json()
     assert set(body) == {"code", "message", "field"} and "records" not in body
-    assert household.usage_logs.count() == queries  # nothing was read
+    assert logs().filter(resource=household).count() == queries  # nothing was read
     refusal = RefusedCall.objects.get(grant=grant)
     assert Event.objects.get(seq=refusal.audit_seq).outcome == "refused"
 

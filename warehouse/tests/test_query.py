@@ -8,8 +8,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from audit.models import Event
 from catalog.models import Resource
 from core.errors import PermissionDenied, ValidationFailed
-from warehouse import query
-from warehouse.models import UsageLog
+from warehouse import query, usage
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +59,7 @@ def test_every_read_is_logged_with_a_verifiable_receipt(city, household):
                        sql="SELECT gender, count(*) AS n FROM data GROUP BY gender")
     event = Event.objects.get(seq=result.audit_seq)
     assert event.hash == result.audit_hash and event.action == "warehouse.query"
-    log = UsageLog.objects.get(audit_seq=result.audit_seq)
+    log = usage.logs().get(audit_seq=result.audit_seq)
     assert (log.organisation, log.purpose, log.row_count, log.items) == (city.bureau, "统计", 2, ["gender", "n"])
 
 
@@ -77,10 +76,10 @@ def test_every_read_is_logged_with_a_verifiable_receipt(city, household):
 )
 def test_anything_but_a_read_of_data_is_refused(city, household, sql):
     officer = city.actor("officer")
-    before = UsageLog.objects.count()
+    before = usage.logs().count()
     with pytest.raises((PermissionDenied, ValidationFailed)):
         query.run(officer, household, scope=query.scope_for(officer, household, purpose="x"), sql=sql)
-    assert UsageLog.objects.count() == before
+    assert usage.logs().count() == before
 
 
 def test_columns_outside_the_scope_are_refused(city, household):
@@ -165,3 +164,23 @@ def test_a_key_lookup_finds_the_same_rows_as_a_scan(city, household):
     assert query.run(officer, household, scope=scope, filters={"citizen_id": "110105194912310021"}).rows == []
     several = [p["citizen_id"] for p in people[:3]]
     assert len(lookup.find(query.snapshot_of(household), "citizen_id", several)) == 3
+
+
+def test_the_usage_log_is_copied_from_the_chain_once_and_never_lags_a_reader_A6(city, household):
+    """A read writes its audit event; the usage log row comes from it — for any reader at once, for the
+    worker in batches — exactly once, whoever copies first."""
+    from gongshu.jobs import copy_usage_logs
+    from warehouse.models import UsageLog
+
+    officer = city.actor("officer")
+    scope = query.scope_for(officer, household, purpose="核对")
+    usage.catch_up()
+    results = [query.run(officer, household, scope=scope, limit=1) for _ in range(3)]
+    assert not UsageLog.objects.filter(audit_seq__in=[r.audit_seq for r in results]).exists()  # not yet copied
+    assert copy_usage_logs() == "3 usage log row(s) copied from the audit chain"
+    assert usage.catch_up() == 0 and copy_usage_logs().startswith("0 ")
+    log = usage.logs().get(audit_seq=results[0].audit_seq)
+    assert (log.organisation, log.resource, log.snapshot, log.purpose, log.scope, log.channel) == (
+        household.provider, household, results[0].snapshot, "核对", "owner", officer.channel)
+    assert UsageLog.objects.filter(audit_seq__in=[r.audit_seq for r in results]).count() == 3
+    assert log.at == Event.objects.get(seq=results[0].audit_seq).at
