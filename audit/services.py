@@ -90,7 +90,7 @@ def record(
     # The hot path of every write: plain SQL, three statements, no savepoint inside the caller's
     # transaction. One writer at a time extends the chain: the head row is locked on PostgreSQL;
     # SQLite's IMMEDIATE transactions already hold the database's write lock.
-    with transaction.atomic(savepoint=False), rawdb.cursor() as cursor:
+    with rawdb.transaction() as cursor:
         cursor.execute(_HEAD_SQL[connection.vendor == "postgresql"])
         head_seq, head_hash = cursor.fetchone()
         values["seq"], values["prev_hash"] = head_seq + 1, head_hash

@@ -19,6 +19,26 @@ def cursor():
     return contextlib.closing(db.connection.cursor())
 
 
+@contextlib.contextmanager
+def transaction():
+    """A driver cursor in a transaction: the caller's, if one is open (Django's atomic block), else its own,
+    begun and committed on the driver directly (an event of a read has no transaction around it, and
+    Django's atomic machinery costs more than the statements)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.in_atomic_block:
+        with cursor() as inside:
+            yield inside
+        return
+    with cursor() as own:
+        own.execute("BEGIN IMMEDIATE" if db.vendor == "sqlite" else "BEGIN")
+        try:
+            yield own
+        except BaseException:
+            own.execute("ROLLBACK")
+            raise
+        own.execute("COMMIT")
+
+
 @functools.cache
 def sql(statement: str) -> str:
     """``statement`` in the driver's placeholder style (one database per process)."""

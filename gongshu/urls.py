@@ -3,10 +3,10 @@ from django.urls import include, path
 
 from catalog import views as catalog_views
 
-from .api import api
+from .api import urls as api_urls
 
 urlpatterns = [
-    path("api/v1/", api.urls),
+    path("api/v1/", api_urls()),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("core.urls")),
