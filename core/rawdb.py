@@ -1,6 +1,6 @@
 """The database driver's own cursor, for the few statements that run on every call (the audit append, the
-usage log, the current snapshot): there Django's cursor wrapper and connection proxy cost more than
-SQLite's own work. Statements are written with ``%s`` placeholders, as for Django, and run in Django's
+current snapshot, the token and grant checks): there Django's cursor wrapper and connection proxy cost
+more than SQLite's own work. Statements are written with ``%s`` placeholders, as for Django, and run in Django's
 connection and transaction."""
 
 from __future__ import annotations

@@ -87,9 +87,17 @@ def _typed_column(values: pa.ChunkedArray, spec: quality.Column) -> pa.ChunkedAr
             return pc.cast(values, pa.date32())  # accepted rows hold valid YYYY-MM-DD dates (checked)
         except pa.ArrowInvalid:
             return pc.cast(pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
-    if spec.identifier:
-        return pc.utf8_upper(values)
     return values
+
+
+def _normalised(table: pa.Table, columns: list[quality.Column]) -> pa.Table:
+    """Identifiers in upper case before any rule runs: x and X are one check character, so ...x and ...X are
+    one key (a duplicate, not two records)."""
+    for spec in columns:
+        if spec.identifier and pa.types.is_string(table.schema.field(spec.column).type):
+            position = table.column_names.index(spec.column)
+            table = table.set_column(position, spec.column, pc.utf8_upper(table.column(position)))
+    return table
 
 
 def _typed(table: pa.Table, columns: list[quality.Column], rows: np.ndarray, codes: dict | None = None) -> pa.Table:
@@ -193,6 +201,7 @@ def ingest_table(actor: Actor, resource: Resource, table: pa.Table, *, channel: 
         return _refuse(actor, batch, "批次没有数据行")
     step("checking")
     columns = _columns(resource)
+    table = _normalised(table, columns)
     keys = [c.column for c in columns if c.is_key]
     with ThreadPoolExecutor(settings.GONGSHU_INGEST_THREADS) as pool:
         # sorted once, while the other rules run: for duplicates and for the snapshot's key order

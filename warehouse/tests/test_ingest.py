@@ -236,3 +236,23 @@ def test_repeating_text_is_written_from_codes_and_reads_back_as_text_with_blanks
     by_id = dict(zip(table.column("citizen_id").to_pylist(), table.column("ethnicity").to_pylist()))
     assert [by_id[row[0]] for row in rows[:4]] == ["汉族", "满族", None, None]
     assert table.column("citizen_id").to_pylist() == sorted(row[0] for row in rows)
+
+
+def test_an_id_delivered_twice_with_x_and_x_is_one_key_A3(tmp_path, city, household):
+    """The check character x is X: the second spelling of the same citizen ID is a duplicate key."""
+    rows = [row for row in _rows(400) if row[0].endswith("X")][:1] or []
+    if not rows:  # the seed gave no ID ending in X: make one
+        from core.identifiers import random_citizen_id
+
+        rng = random.Random(7)
+        cid = next(c for c in (random_citizen_id(rng, "230502") for _ in range(10000)) if c.endswith("X"))
+        rows = [[cid, "张伟", "男" if int(cid[16]) % 2 else "女", f"{cid[6:10]}-{cid[10:12]}-{cid[12:14]}", "汉族",
+                 "双鸭山市尖山区幸福路1号", "H00000001", "230502"]]
+    twin = list(rows[0])
+    twin[0] = twin[0][:-1] + "x"
+    twin[6] = "H00000002"
+    batch = ingest_file(city.actor("officer"), household, _csv(tmp_path, rows + [twin] + _rows(200, seed=3)))
+    assert batch.status == "published" and batch.rows_refused == 1
+    issue = QualityIssue.objects.get(batch=batch)
+    assert (issue.row, issue.rule) == (3, "unique")
+    assert query.arrow_of(batch.snapshot).column("citizen_id").to_pylist().count(rows[0][0]) == 1
