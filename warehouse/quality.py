@@ -80,6 +80,11 @@ def _np(mask) -> np.ndarray:
     return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def blank(values):
+    """Which values are empty or only white space (a missing value, whatever the delivery wrote)."""
+    return pc.or_(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+
+
 def _fixed_width(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows whose value is exactly ``width`` ASCII characters, as an (n, width) uint8 matrix, and which rows."""
     fits = _np(pc.and_(pc.equal(pc.binary_length(values), width), pc.string_is_ascii(values)))
@@ -163,7 +168,7 @@ def check(table: pa.Table, columns: list[Column], *, today: dt.date | None = Non
     def column_rules(spec: Column) -> list[tuple[str, str, np.ndarray]]:
         found = []
         values = table.column(spec.column).combine_chunks()
-        present = _np(pc.and_(pc.greater(pc.binary_length(values), 0), pc.invert(pc.utf8_is_space(values))))
+        present = _np(pc.invert(blank(values)))
         if spec.required:
             found.append((MISSING, ~present))
         if spec.data_type == "date":

@@ -75,7 +75,7 @@ def _map_header(table: pa.Table, resource: Resource) -> pa.Table:
 
 def _typed_column(values: pa.ChunkedArray, spec: quality.Column) -> pa.ChunkedArray:
     """A checked text column cast to its item format (blank text becomes null)."""
-    blank = pc.or_(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+    blank = quality.blank(values)
     if pc.any(blank).as_py():
         values = pc.if_else(blank, pa.scalar(None, pa.string()), values)
     if spec.data_type == "boolean":
@@ -116,7 +116,7 @@ def _codes(values: pa.ChunkedArray) -> pa.ChunkedArray:
     chunks = []
     for chunk in pc.dictionary_encode(values).chunks:
         words = chunk.dictionary
-        blank = np.flatnonzero(quality._np(pc.or_(pc.equal(pc.binary_length(words), 0), pc.utf8_is_space(words))))
+        blank = np.flatnonzero(quality._np(quality.blank(words)))
         if len(blank):
             codes = chunk.indices
             codes = pc.if_else(pc.is_in(codes, pa.array(blank, type=codes.type)), pa.scalar(None, codes.type), codes)
