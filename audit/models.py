@@ -6,6 +6,14 @@ from django.utils.translation import gettext_lazy as _
 GENESIS = "0" * 64
 
 
+class SequenceField(models.BigIntegerField):
+    """An event's number and primary key. On SQLite it is declared INTEGER, so it is the table's rowid:
+    an append writes the table alone, with no separate key index and no AUTOINCREMENT counter."""
+
+    def db_type(self, connection):
+        return "integer" if connection.vendor == "sqlite" else super().db_type(connection)
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("audit events are append-only")
@@ -25,14 +33,14 @@ class Event(models.Model):
         OK = "ok", _("成功")
         REFUSED = "refused", _("拒绝")
 
-    seq = models.BigIntegerField(_("序号"), unique=True)
+    seq = SequenceField(_("序号"), primary_key=True)
     at = models.DateTimeField(_("时间"))
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_name = models.CharField(_("操作人"), max_length=150)
     organisation_id = models.BigIntegerField(null=True, blank=True)
     organisation_name = models.CharField(_("代表组织"), max_length=200, blank=True)
     channel = models.CharField(_("渠道"), max_length=10)
-    action = models.CharField(_("操作"), max_length=100, db_index=True)
+    action = models.CharField(_("操作"), max_length=100)  # no index: events are read by seq range, then by action
     object_type = models.CharField(_("对象类型"), max_length=60, blank=True)
     object_id = models.CharField(_("对象"), max_length=64, blank=True)
     summary = models.TextField(_("摘要"), default="{}", help_text="canonical JSON")

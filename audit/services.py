@@ -44,10 +44,11 @@ _HEAD_SQL = ("SELECT seq, hash FROM audit_chainhead WHERE id = 1",
              "SELECT seq, hash FROM audit_chainhead WHERE id = 1 FOR UPDATE")
 _HEAD_UPDATE_SQL = "UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1"
 _INSERT_FIELDS = chain.HASHED_FIELDS + ("hash",)
+_INSERT_AT = _INSERT_FIELDS.index("at")
 _EVENT_FIELDS = tuple(f.attname for f in Event._meta.concrete_fields)
 _INSERT_SQL = (
     f"INSERT INTO audit_event ({', '.join(_INSERT_FIELDS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_INSERT_FIELDS))}) RETURNING id"
+    f"VALUES ({', '.join(['%s'] * len(_INSERT_FIELDS))})"
 )
 
 
@@ -87,20 +88,20 @@ def record(
         "request_id": actor.rid(),
         "algorithm": settings.GONGSHU_AUDIT_ALGORITHM,
     }
-    # The hot path of every write: plain SQL, three statements, no savepoint inside the caller's
+    # The hot path of every write: plain SQL, four statements, no savepoint inside the caller's
     # transaction. One writer at a time extends the chain: the head row is locked on PostgreSQL;
     # SQLite's IMMEDIATE transactions already hold the database's write lock.
-    with rawdb.transaction() as cursor:
-        cursor.execute(_HEAD_SQL[connection.vendor == "postgresql"])
+    db = rawdb.connection()
+    with rawdb.transaction(db) as cursor:
+        cursor.execute(_HEAD_SQL[db.vendor == "postgresql"])
         head_seq, head_hash = cursor.fetchone()
         values["seq"], values["prev_hash"] = head_seq + 1, head_hash
         values["hash"] = chain.event_hash(values)
         params = [values[name] for name in _INSERT_FIELDS]
-        params[_INSERT_FIELDS.index("at")] = connection.ops.adapt_datetimefield_value(now)
+        params[_INSERT_AT] = db.ops.adapt_datetimefield_value(now)
         cursor.execute(rawdb.sql(_INSERT_SQL), params)
-        values["id"] = cursor.fetchone()[0]
         cursor.execute(rawdb.sql(_HEAD_UPDATE_SQL), [values["seq"], values["hash"]])
-    return Event.from_db(connection.alias, _EVENT_FIELDS, [values[name] for name in _EVENT_FIELDS])  # positional: cheaper
+    return Event.from_db(db.alias, _EVENT_FIELDS, [values[name] for name in _EVENT_FIELDS])  # positional: cheaper
 
 
 def record_refusal(actor: Actor, action: str, error: GongshuError, obj=None, detail: dict | None = None) -> Event:

@@ -11,25 +11,30 @@ import functools
 from django.db import DEFAULT_DB_ALIAS, connections
 
 
-def cursor():
+def connection():
+    """Django's connection (looked up once by a caller that needs it several times: the lookup is not free)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def cursor(db=None):
     """A driver cursor on Django's connection, closed on leaving the ``with`` block."""
-    db = connections[DEFAULT_DB_ALIAS]
+    db = db or connections[DEFAULT_DB_ALIAS]
     if db.connection is None:
         db.ensure_connection()
     return contextlib.closing(db.connection.cursor())
 
 
 @contextlib.contextmanager
-def transaction():
+def transaction(db=None):
     """A driver cursor in a transaction: the caller's, if one is open (Django's atomic block), else its own,
     begun and committed on the driver directly (an event of a read has no transaction around it, and
     Django's atomic machinery costs more than the statements)."""
-    db = connections[DEFAULT_DB_ALIAS]
+    db = db or connections[DEFAULT_DB_ALIAS]
     if db.in_atomic_block:
-        with cursor() as inside:
+        with cursor(db) as inside:
             yield inside
         return
-    with cursor() as own:
+    with cursor(db) as own:
         own.execute("BEGIN IMMEDIATE" if db.vendor == "sqlite" else "BEGIN")
         try:
             yield own
