@@ -36,14 +36,14 @@ class _Resolved:
 _resolved: dict[str, _Resolved] = {}
 
 
-def _resolve(raw: str) -> tuple[object, Actor]:
+def _resolve(raw: str, now: dt.datetime) -> tuple[object, Actor]:
     key = hashlib.sha256(raw.encode()).hexdigest()
     hit = _resolved.get(key)
     if hit is not None and time.monotonic() - hit.at < settings.GONGSHU_POLICY_CACHE_SECONDS:
         with rawdb.cursor() as cursor:
             cursor.execute(rawdb.sql("SELECT revoked_at FROM core_apitoken WHERE id = %s"), [hit.token.pk])
             row = cursor.fetchone()
-        if row is not None and row[0] is None and hit.token.expires_at > timezone.now():
+        if row is not None and row[0] is None and hit.token.expires_at > now:
             return hit.token, hit.actor
     token = authenticate_token(raw)
     actor = act_as(token.user, token.organisation_id, channel="api")
@@ -61,17 +61,21 @@ class TokenAuth(HttpBearer):
         super().__init__()
         self.reads = reads
 
+    def __call__(self, request):
+        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")  # not request.headers: built per request
+        return self.authenticate(request, token.strip()) if scheme.lower() == self.openapi_scheme and token else None
+
     def authenticate(self, request, token):
+        now = timezone.now()
         try:
-            api_token, actor = _resolve(token)
+            api_token, actor = _resolve(token, now)
             if not self.reads and request.method not in SAFE_METHODS and "write" not in api_token.scopes:
                 raise PermissionDenied("令牌只有只读权限", code="token_scope")
-            request.actor = dataclasses.replace(actor, request_id=getattr(request, "request_id", ""))
+            request.actor = actor  # its events take the request's id from the request (core.actor.rid)
         except GongshuError as exc:
             prefix = token.split("_")[1] if token.count("_") >= 2 else ""
             record_refusal(system_actor("api"), "core.authenticate_token", exc, ("core.apitoken", prefix))
             raise
-        now = timezone.now()
         if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_EVERY:
             api_token.last_used_at = now
             type(api_token).objects.filter(pk=api_token.pk).update(last_used_at=now)
