@@ -9,79 +9,78 @@ for one row and its indexes, not two.
 
 from __future__ import annotations
 
-import json
-
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from audit.models import Event
-from catalog.models import Resource
 from core import rawdb
-from core.models import Organisation, User
 
-from .models import Snapshot, UsageLog, UsageProgress
+from .models import UsageLog, UsageProgress
 
 ACTION = "warehouse.query"
-_BATCH = 5000
+
+# One statement copies every read since the last copy: the database reads the event's JSON itself (no
+# Python per row). A user, organisation or snapshot gone since the read leaves its column empty; a read
+# of a resource gone since is not copied.
+_COLUMNS = ("at, user_id, organisation_id, resource_id, snapshot_id, purpose, scope, grant_ref, items, row_count, "
+            "channel, query, audit_seq")
+_COPY = {
+    "sqlite": f"""
+        INSERT INTO warehouse_usagelog ({_COLUMNS})
+        SELECT e.at,
+               (SELECT id FROM core_user WHERE id = e.actor_id),
+               (SELECT id FROM core_organisation WHERE id = e.organisation_id),
+               r.id,
+               (SELECT id FROM warehouse_snapshot WHERE id = e.summary ->> '$.snapshot_id'),
+               e.summary ->> '$.purpose', e.summary ->> '$.scope', COALESCE(e.summary ->> '$.grant', ''),
+               e.summary -> '$.items', e.summary ->> '$.rows', COALESCE(e.summary ->> '$.channel', ''),
+               COALESCE(e.summary ->> '$.query', ''), e.seq
+        FROM audit_event e JOIN catalog_resource r ON r.id = CAST(e.object_id AS INTEGER)
+        WHERE e.seq > %s AND e.seq <= %s AND e.action = %s AND e.outcome = %s
+        ORDER BY e.seq""",
+    "postgresql": f"""
+        INSERT INTO warehouse_usagelog ({_COLUMNS})
+        SELECT e.at,
+               (SELECT id FROM core_user WHERE id = e.actor_id),
+               (SELECT id FROM core_organisation WHERE id = e.organisation_id),
+               r.id,
+               (SELECT id FROM warehouse_snapshot WHERE id = (j ->> 'snapshot_id')::bigint),
+               j ->> 'purpose', j ->> 'scope', COALESCE(j ->> 'grant', ''), j -> 'items', (j ->> 'rows')::bigint,
+               COALESCE(j ->> 'channel', ''), COALESCE(j ->> 'query', ''), e.seq
+        FROM audit_event e CROSS JOIN LATERAL (SELECT e.summary::jsonb AS j) AS parsed
+             JOIN catalog_resource r ON r.id::text = e.object_id
+        WHERE e.seq > %s AND e.seq <= %s AND e.action = %s AND e.outcome = %s
+        ORDER BY e.seq""",
+}
 
 
-def _behind() -> bool:
+def _behind() -> tuple[int, int] | None:
+    """(copied up to, chain head) when the log is behind the chain; None when it is not."""
     with rawdb.cursor() as cursor:
         cursor.execute("SELECT seq FROM audit_chainhead WHERE id = 1")
         head = cursor.fetchone()
         cursor.execute("SELECT seq FROM warehouse_usageprogress WHERE id = 1")
         done = cursor.fetchone()
-    return head is not None and (done is None or done[0] < head[0])
+    if head is None or (done is not None and done[0] >= head[0]):
+        return None
+    return (done[0] if done else 0), head[0]
 
 
 def catch_up() -> int:
     """Copy the reads recorded since the last call into the usage log; returns how many rows were added."""
-    if not _behind():  # the usual case for a reader: one indexed read of two single-row tables
+    if _behind() is None:  # the usual case for a reader: one indexed read of two single-row tables
         return 0
-    added = 0
     with transaction.atomic():
-        progress, _ = UsageProgress.objects.select_for_update().get_or_create(pk=1)
-        events = (Event.objects.filter(seq__gt=progress.seq).order_by("seq")
-                  .values_list("seq", "at", "actor_id", "organisation_id", "object_id", "summary", "action", "outcome"))
-        last = progress.seq
-        batch: list[UsageLog] = []
-        for seq, at, user, organisation, resource, summary, action, outcome in events.iterator(chunk_size=_BATCH):
-            last = seq
-            if action == ACTION and outcome == Event.Outcome.OK:
-                read = json.loads(summary)
-                batch.append(UsageLog(
-                    at=at, user_id=user, organisation_id=organisation, resource_id=int(resource),
-                    snapshot_id=read.get("snapshot_id"), purpose=read["purpose"], scope=read["scope"],
-                    grant_ref=read.get("grant") or "", items=read["items"], row_count=read["rows"],
-                    channel=read.get("channel", ""), query=read.get("query", ""), audit_seq=seq,
-                ))
-            if len(batch) >= _BATCH:
-                added += _insert(batch)
-                batch = []
-        added += _insert(batch)
-        progress.seq = last
-        progress.save(update_fields=["seq"])
+        UsageProgress.objects.select_for_update().get_or_create(pk=1)
+        behind = _behind()  # again, now that no other copier can move the progress row
+        if behind is None:
+            return 0
+        done, head = behind
+        with rawdb.cursor() as cursor:
+            cursor.execute(rawdb.sql(_COPY[connection.vendor]), [done, head, ACTION, Event.Outcome.OK.value])
+            added = cursor.rowcount
+        UsageProgress.objects.filter(pk=1).update(seq=head)
     return added
-
-
-def _insert(rows: list[UsageLog]) -> int:
-    """Rows whose user or snapshot has gone since the read keep the rest of the record."""
-    if not rows:
-        return 0
-    users = set(User.objects.filter(pk__in={r.user_id for r in rows if r.user_id}).values_list("pk", flat=True))
-    snapshots = set(Snapshot.objects.filter(pk__in={r.snapshot_id for r in rows if r.snapshot_id}).values_list("pk", flat=True))
-    organisations = set(Organisation.objects.filter(pk__in={r.organisation_id for r in rows if r.organisation_id})
-                        .values_list("pk", flat=True))
-    resources = set(Resource.objects.filter(pk__in={r.resource_id for r in rows}).values_list("pk", flat=True))
-    kept = []
-    for row in rows:
-        row.user_id = row.user_id if row.user_id in users else None
-        row.snapshot_id = row.snapshot_id if row.snapshot_id in snapshots else None
-        row.organisation_id = row.organisation_id if row.organisation_id in organisations else None
-        if row.resource_id in resources:
-            kept.append(row)
-    UsageLog.objects.bulk_create(kept, batch_size=1000)
-    return len(kept)
 
 
 def logs() -> QuerySet:

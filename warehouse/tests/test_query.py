@@ -184,3 +184,31 @@ def test_the_usage_log_is_copied_from_the_chain_once_and_never_lags_a_reader_A6(
         household.provider, household, results[0].snapshot, "核对", "owner", officer.channel)
     assert UsageLog.objects.filter(audit_seq__in=[r.audit_seq for r in results]).count() == 3
     assert log.at == Event.objects.get(seq=results[0].audit_seq).at
+
+
+def test_a_read_is_copied_whole_even_when_its_user_has_gone_since_A6(city, household):
+    """The copy reads the event itself: every column as recorded; a user removed before the copy leaves
+    only the user empty; events of other actions and refusals are not copied."""
+    from audit.services import record
+    from core.actor import act_as
+    from core.models import Membership, User
+    from warehouse.models import UsageLog
+
+    usage.catch_up()
+    officer = city.actor("officer")
+    temp = User.objects.create(username="temp_clerk")
+    Membership.objects.create(user=temp, organisation=officer.organisation,
+                              role=Membership.objects.filter(user=officer.user).first().role)
+    clerk = act_as(temp, officer.organisation.pk, channel="api")
+    person = _raw(household)[0]
+    result = query.run(clerk, household, scope=query.scope_for(clerk, household, purpose="临时核对"),
+                       filters={"citizen_id": person["citizen_id"]})
+    record(clerk, "warehouse.other", household, detail={"purpose": "x"})  # another action
+    record(clerk, usage.ACTION, household, outcome=Event.Outcome.REFUSED, detail={"error": {"code": "x"}})  # a refusal
+    temp.delete()
+    assert usage.catch_up() == 1
+    log = UsageLog.objects.get(audit_seq=result.audit_seq)
+    event = Event.objects.get(seq=result.audit_seq)
+    assert log.user is None and log.organisation == officer.organisation and log.resource == household
+    assert (log.at, log.snapshot, log.purpose, log.scope, log.grant_ref, log.items, log.row_count, log.channel, log.query) == (
+        event.at, result.snapshot, "临时核对", "owner", "", result.columns, 1, "api", "lookup citizen_id=?")
