@@ -10,11 +10,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils import timezone
 
 from .models import CalendarDay
 
 # Enough look-ahead for the longest run of holidays plus weekends (Spring Festival is ~9 days).
 _WINDOW_PAD = 40
+
+
+def today() -> dt.date:
+    """Today in the city (settings.TIME_ZONE): deadlines and the periods of grants are dates of the city,
+    whatever time zone a request may have activated (and this is cheaper than ``timezone.localdate()``)."""
+    return timezone.localtime(timezone.now(), timezone.get_default_timezone()).date()
 
 
 def _overrides(start: dt.date, end: dt.date) -> dict[dt.date, bool]:

@@ -7,10 +7,10 @@ import datetime as dt
 import secrets
 
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Resource
+from core import workdays
 from core.models import BaseModel, Organisation, User
 from workflow.models import Case
 
@@ -83,7 +83,7 @@ class Grant(BaseModel):
         return f"{self.ref} {self.resource} → {self.holder}"
 
     def in_force(self, today: dt.date | None = None) -> bool:
-        today = today or timezone.localdate()
+        today = today or workdays.today()
         return self.status == self.Status.ACTIVE and self.valid_from <= today <= self.valid_until
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.services import record, record_refusal, service
 from catalog.models import Resource
-from core import permissions, rawdb, rulebook
+from core import permissions, rawdb, rulebook, workdays
 from core.actor import Actor
 from core.errors import Conflict, GongshuError, NotFound, PermissionDenied, ValidationFailed, refuse_if
 from core.models import Organisation
@@ -61,7 +61,7 @@ def _check_request(actor: Actor, resource: Resource, *, scenario: str, basis: st
         unknown = [c for c in items if c not in shareable]
         if unknown:
             errors.setdefault("items", []).append(f"这些数据项不存在或不能共享：{'、'.join(unknown)}")
-    today = timezone.localdate()
+    today = workdays.today()
     longest = add_months(today, int(rulebook.value("share.grant_months")))
     if valid_until is None or not today < valid_until <= longest:
         errors.setdefault("valid_until", []).append((f"使用期限须晚于今天且不超过 {longest}（{rulebook.rule('share.grant_months').article}）"))
@@ -103,7 +103,7 @@ def grant_from_case(actor: Actor, case: Case) -> Grant:
     grant = Grant.objects.create(
         request=request, resource=request.resource, holder=request.applicant, items=request.items,
         row_filter=request.row_filter, method=request.method, purpose=request.scenario,
-        valid_from=timezone.localdate(), valid_until=request.valid_until,
+        valid_from=workdays.today(), valid_until=request.valid_until,
     )
     record(actor, "sharing.grant", grant, after={"ref": grant.ref, "holder": grant.holder_id, "items": grant.items,
                                                  "rows": grant.row_filter, "method": grant.method,
@@ -184,7 +184,7 @@ def _scope(actor: Actor, grant: Grant, *, fields, purpose, operation) -> query.S
     if grant.status != Grant.Status.ACTIVE:
         raise PermissionDenied(f"授权{grant.get_status_display()}：{grant.status_reason}".rstrip("："), field="grant",
                                code=f"grant_{grant.status}")
-    today = timezone.localdate()
+    today = workdays.today()
     if today > grant.valid_until:
         raise PermissionDenied(f"授权已于 {grant.valid_until} 到期", field="grant", code="grant_expired")
     if today < grant.valid_from:
@@ -487,11 +487,11 @@ def backflow(actor: Actor, resource: Resource) -> Grant:
     if column is None:
         raise Conflict("该目录没有标明行政区划的数据项，不能按区域回流", field="resource", code="no_region_column")
     existing = Grant.objects.filter(kind=Grant.Kind.BACKFLOW, resource=resource, holder=actor.organisation,
-                                    status=Grant.Status.ACTIVE, valid_until__gte=timezone.localdate()).first()
+                                    status=Grant.Status.ACTIVE, valid_until__gte=workdays.today()).first()
     if existing:
         return existing
     codes = sorted(r.code for r in type(region).objects.filter(path__startswith=region.path))
-    today = timezone.localdate()
+    today = workdays.today()
     grant = Grant.objects.create(
         kind=Grant.Kind.BACKFLOW, resource=resource, holder=actor.organisation, items=list(_shareable_items(resource)),
         row_filter={column: codes}, method=Method.API, purpose=f"数据回流（{spec.get('article', '')}）".replace("（）", ""),
@@ -509,7 +509,7 @@ def reevaluate_conditional_entries(today: dt.date | None = None) -> int:
     (since its last evaluation, or its publication) gets a re-evaluation case for its provider."""
     from django.db.models import Max
 
-    today = today or timezone.localdate()
+    today = today or workdays.today()
     cutoff = add_months(today, -int(rulebook.value("share.conditional.reevaluate")))
     opened = 0
     entries = Resource.objects.filter(share_type=Resource.ShareType.CONDITIONAL, published_at__isnull=False) \
@@ -575,7 +575,7 @@ def grant_onward(actor: Actor, case: Case) -> Grant:
     source = onward.grant
     derived = Grant.objects.create(kind=Grant.Kind.ONWARD, resource=source.resource, holder=onward.recipient, items=onward.items,
                                    row_filter=source.row_filter, method=source.method, purpose=onward.purpose,
-                                   valid_from=timezone.localdate(), valid_until=source.valid_until)
+                                   valid_from=workdays.today(), valid_until=source.valid_until)
     onward.derived = derived
     onward.save(update_fields=["derived", "updated_at"])
     record(actor, "sharing.grant", derived, after={"ref": derived.ref, "holder": derived.holder_id, "items": derived.items,
