@@ -9,6 +9,7 @@ from pydantic import Field
 
 from catalog import selectors as catalog_selectors
 from core.auth import TokenAuth
+from core.errors import ValidationFailed
 
 from . import selectors, services
 
@@ -162,13 +163,33 @@ def revoke(request, ref: str, payload: RevokeIn):
     return services.revoke_grant(request.actor, selectors.access_grant(request.actor, ref), reason=payload.reason)
 
 
-@router.get("/{ref}/records", response=CallOut)
-def records(request, ref: str, fields: str | None = None, purpose: str | None = None, limit: int = 100):
+def _query_param(name: str, description: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+# The per-record lookup is the busiest route: its query string is read once, here, instead of through a
+# parameter model (a pydantic model per call); the parameters are documented here for OpenAPI.
+_RECORDS_PARAMETERS = [
+    _query_param("citizen_id", "the key to look up (any key item of the entry: the parameter is its column)",
+                 {"type": "string"}),
+    _query_param("fields", "granted items to return, comma-separated (default: all granted items)", {"type": "string"}),
+    _query_param("purpose", "the declared purpose; must be the grant's scenario", {"type": "string"}),
+    _query_param("limit", "most rows to return", {"type": "integer", "default": 100}),
+]
+
+
+@router.get("/{ref}/records", response=CallOut, openapi_extra={"parameters": _RECORDS_PARAMETERS})
+def records(request, ref: str):
     """S4 per-record lookup, e.g. `?citizen_id=…`: restricted to the grant, masked by grade, logged,
     answered with a receipt. Any other query parameter is a key to look up."""
-    filters = {k: v for k, v in request.GET.items() if k not in RESERVED}
+    params = request.GET
+    limit = params.get("limit", "100")
+    if not limit.isdigit():
+        raise ValidationFailed("返回行数须为整数", field="limit")
+    filters = {k: v for k, v in params.items() if k not in RESERVED}
+    fields = params.get("fields")
     result = services.call(request.actor, ref, filters=filters, fields=fields.split(",") if fields else None,
-                           purpose=purpose, limit=limit, operation="lookup")
+                           purpose=params.get("purpose"), limit=int(limit), operation="lookup")
     return answered(request, ref, result)
 
 

@@ -146,6 +146,21 @@ def test_the_granted_agency_looks_up_a_record_masked_by_grade_with_a_receipt_tha
     assert usage.grant_ref == grant.ref and usage.organisation == city.civil and usage.row_count == 1
 
 
+def test_a_lookup_with_bad_parameters_is_refused_with_the_field_named_and_nothing_logged_S4(client, city, household):
+    grant = _granted(city, household)
+    person = _person(household)
+    head = Event.objects.order_by("-seq").values_list("seq", flat=True).first()
+    url = f"/api/v1/share/{grant.ref}/records"
+    for params, status, field in (({"citizen_id": person["citizen_id"], "limit": "ten"}, 422, "limit"),
+                                  ({"citizen_id": person["citizen_id"], "limit": "0"}, 422, "limit"),
+                                  ({"citizen_id": person["citizen_id"], "fields": "name,religion"}, 403, "fields")):
+        response = client.get(url, params, **_bearer(city))
+        assert (response.status_code, response.json()["field"]) == (status, field), response.content
+    assert not Event.objects.filter(seq__gt=head, action="warehouse.query").exists()  # nothing was read
+    fields = client.get(url, {"citizen_id": person["citizen_id"], "fields": "citizen_id,name", "limit": "1"}, **_bearer(city))
+    assert list(fields.json()["records"][0]) == ["citizen_id", "name"], fields.content
+
+
 def test_a_batch_query_sees_only_the_granted_masked_view_S4(client, city, household):
     grant = _granted(city, household, items=["gender", "birth_date"])
     response = client.post(f"/api/v1/share/{grant.ref}/query", {"sql": "SELECT gender, count(*) AS n FROM data GROUP BY gender"},
