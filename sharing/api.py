@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.http import HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -121,12 +122,13 @@ def answer(ref, result) -> dict:
             "receipt": {"event": result.audit_seq, "hash": result.audit_hash}}
 
 
-def answered(request, ref, result):
-    """The answer rendered as it is: it is built above in the shape of ``CallOut`` from typed values, so the
-    per-call path skips validating it again (the schema still documents it)."""
+def answered(request, ref, result, response: HttpResponse):
+    """The answer rendered as it is into the operation's response: it is built above in the shape of
+    ``CallOut`` from typed values, so the per-call path skips validating it again (the schema still
+    documents it)."""
     from gongshu.api import api  # the API this router is mounted on
 
-    return api.create_response(request, answer(ref, result), status=200)
+    return api.create_response(request, answer(ref, result), temporal_response=response)
 
 
 @router.post("/requests", response={201: RequestOut})
@@ -179,7 +181,7 @@ _RECORDS_PARAMETERS = [
 
 
 @router.get("/{ref}/records", response=CallOut, openapi_extra={"parameters": _RECORDS_PARAMETERS})
-def records(request, ref: str):
+def records(request, ref: str, response: HttpResponse):
     """S4 per-record lookup, e.g. `?citizen_id=…`: restricted to the grant, masked by grade, logged,
     answered with a receipt. Any other query parameter is a key to look up."""
     params = request.GET
@@ -190,15 +192,15 @@ def records(request, ref: str):
     fields = params.get("fields")
     result = services.call(request.actor, ref, filters=filters, fields=fields.split(",") if fields else None,
                            purpose=params.get("purpose"), limit=int(limit), operation="lookup")
-    return answered(request, ref, result)
+    return answered(request, ref, result, response)
 
 
 @router.post("/{ref}/query", response=CallOut, auth=TokenAuth(reads=True))
-def batch_query(request, ref: str, payload: QueryIn):
+def batch_query(request, ref: str, payload: QueryIn, response: HttpResponse):
     """S4 batch query: SQL over the granted, masked view only."""
     result = services.call(request.actor, ref, sql=payload.sql, purpose=payload.purpose, limit=payload.limit,
                            operation="query")
-    return answered(request, ref, result)
+    return answered(request, ref, result, response)
 
 
 class CorrectionIn(Schema):
