@@ -5,10 +5,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core import permissions, rulebook
+from core import permissions, rulebook, workdays
 from core.errors import Conflict, GongshuError, NotFound, ValidationFailed
 from core.models import Organisation, Region
 from core.textfiles import read_csv_sample
@@ -175,7 +174,7 @@ def decide_suggestion(request, suggestion_id: int):
 
 def _year(request) -> int:
     try:
-        return int(request.GET.get("year") or timezone.localdate().year)
+        return int(request.GET.get("year") or workdays.today().year)
     except ValueError:
         raise ValidationFailed("年度无效", field="year") from None
 
@@ -293,7 +292,7 @@ def accept_project(request, project_id: int):
     actor = actor_of(request)
     project = get_object_or_404(selectors.projects(actor), pk=project_id)
     try:
-        services.accept_project(actor, project, accepted_on=timezone.localdate())
+        services.accept_project(actor, project, accepted_on=workdays.today())
     except (ValidationFailed, Conflict) as exc:
         messages.error(request, exc.message if not isinstance(exc, ValidationFailed) else "；".join(sum(exc.errors.values(), [])))
     else:

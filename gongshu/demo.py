@@ -14,9 +14,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from core import identifiers
+from core import identifiers, workdays
 from core.actor import act_as, system_actor
 from core.models import Membership, Organisation, Region, Role, User
 from core.workdays import add_months
@@ -529,7 +528,7 @@ def _sharing(orgs, echo) -> None:
     civil, officer = _actor("cdo_civil_affairs"), _actor("officer")
     request = services.request_share(civil, household, scenario="婚姻登记当事人户籍核验", basis="《婚姻登记条例》第五条、第七条",
                                      method="api", items=["citizen_id", "name", "gender", "birth_date", "address"],
-                                     valid_until=add_months(timezone.localdate(), 6))
+                                     valid_until=add_months(workdays.today(), 6))
     transition(officer, request.case, "agree", comment="符合共享条件，按最小必要原则授权")
     grant = request.grant
     people = arrow_of(snapshot_of(household)).slice(0, 5).column("citizen_id").to_pylist()
@@ -543,10 +542,10 @@ def _sharing(orgs, echo) -> None:
     echo(f"correction {correction.case.number}: corrected, snapshot v{snapshot_of(household).version}")
     services.request_share(_actor("cdo_health"), Resource.objects.get(name="社会保险参保信息"), scenario="医保待遇资格核验",
                            basis="《社会保险法》", method="api", items=["citizen_id", "status"],
-                           valid_until=add_months(timezone.localdate(), 3))
+                           valid_until=add_months(workdays.today(), 3))
     services.request_share(_actor("cdo_civil_affairs"), Resource.objects.get(name="市场主体登记信息"), scenario="社会救助家庭经济状况核对",
                            basis="《社会救助暂行办法》第十一条", method="api", items=["uscc", "entity_name", "status"],
-                           valid_until=add_months(timezone.localdate(), 12))
+                           valid_until=add_months(workdays.today(), 12))
 
 
 def _actor(username, channel="web"):

@@ -8,7 +8,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core import permissions
+from core import permissions, workdays
 from core.actor import Actor
 from core.errors import NotFound
 from warehouse import usage
@@ -71,7 +71,7 @@ def dashboard(actor: Actor, *, days: int = 30) -> dict:
     per_day = list(calls.annotate(day=TruncDate("at")).values("day").annotate(n=Count("pk")).order_by("day"))
     return {
         "states": [{"state": labels.get(k, k), "n": v} for k, v in states.items()],
-        "overdue": requests.filter(case__due_on__lt=timezone.localdate(), case__closed_at__isnull=True),
+        "overdue": requests.filter(case__due_on__lt=workdays.today(), case__closed_at__isnull=True),
         "per_agency": [{"agency": r["organisation__name"] or "—", "n": r["n"]} for r in per_agency],
         "per_day": [{"day": r["day"].isoformat(), "n": r["n"]} for r in per_day],
         "grants": grants,

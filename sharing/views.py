@@ -4,11 +4,10 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import selectors as catalog_selectors
-from core import permissions
+from core import permissions, workdays
 from core.errors import GongshuError
 from core.viewkit import actor_of, submit
 
@@ -28,7 +27,7 @@ class RequestForm(forms.Form):
         offered = resource.share_methods or list(Method.values)
         self.fields["method"].choices = [(m, Method(m).label) for m in offered]
         self.fields["items"].choices = [(c, f"{n}（{c}）") for c, n in services._shareable_items(resource).items()]
-        self.fields["valid_until"].initial = timezone.localdate() + dt.timedelta(days=90)
+        self.fields["valid_until"].initial = workdays.today() + dt.timedelta(days=90)
 
 
 @login_required
@@ -217,4 +216,4 @@ def remote(request):
             except (GongshuError, OSError):
                 pass
     return render(request, "sharing/remote.html", {"peers": peers, "requests": requests_made, "answer": answer,
-                                                   "default_until": timezone.localdate() + dt.timedelta(days=90)})
+                                                   "default_until": workdays.today() + dt.timedelta(days=90)})

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from audit.services import record, service
 from catalog.models import Resource
-from core import permissions, rulebook
+from core import permissions, rulebook, workdays
 from core.actor import Actor, act_as, system_actor
 from core.errors import Conflict, GongshuError, NotFound, ValidationFailed
 
@@ -206,7 +206,7 @@ def ingest_table(actor: Actor, resource: Resource, table: pa.Table, *, channel: 
     with ThreadPoolExecutor(settings.GONGSHU_INGEST_THREADS) as pool:
         # sorted once, while the other rules run: for duplicates and for the snapshot's key order
         sorting = pool.submit(quality.sort_order, table, keys) if keys else None
-        problems = quality.check(table, columns, today=timezone.localdate(), order=sorting.result if sorting else None,
+        problems = quality.check(table, columns, today=workdays.today(), order=sorting.result if sorting else None,
                                  pool=pool)
         order = sorting.result() if sorting else None
     bad = problems.bad_rows(table.num_rows)

@@ -3,10 +3,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
+from core import workdays
 from core.actor import Actor
-from core.workdays import workdays_between
 
 from .models import Case
 
@@ -35,11 +34,11 @@ def queue(actor: Actor) -> QuerySet:
 
 
 def overdue(today: dt.date | None = None) -> QuerySet:
-    today = today or timezone.localdate()
+    today = today or workdays.today()
     return Case.objects.filter(closed_at=None, due_on__lt=today).select_related("assignee", "applicant").order_by("due_on")
 
 
 def remaining_workdays(case: Case, today: dt.date | None = None) -> int | None:
     if case.due_on is None or case.closed_at:
         return None
-    return workdays_between(today or timezone.localdate(), case.due_on)
+    return workdays.workdays_between(today or workdays.today(), case.due_on)

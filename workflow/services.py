@@ -6,7 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from audit.services import record, service
-from core import rulebook
+from core import rulebook, workdays
 from core.actor import Actor
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import Organisation
@@ -19,7 +19,7 @@ from .models import Case, CaseStep
 
 def _enter(actor: Actor, case: Case, state_name: str, *, transition: str, label: str, comment: str, from_state: str) -> CaseStep:
     state = case.type.state(state_name)
-    today = timezone.localdate()
+    today = workdays.today()
     case.state = state_name
     case.state_entered_on = today
     case.deadline_rule = state.deadline or ""
@@ -87,7 +87,7 @@ def open_case(
         applicant=actor.organisation,
         parties={name: org.pk for name, org in parties.items()},
         opened_by=actor.user,
-        state_entered_on=timezone.localdate(),
+        state_entered_on=workdays.today(),
     )
     case.save()
     case.number = f"{ctype.prefix}{case.state_entered_on:%Y%m%d}{case.pk:06d}"
@@ -139,7 +139,7 @@ def raise_overdue_cases(actor: Actor) -> list[Case]:
     """Scheduled: tell the bureau about every case past its deadline (once per step)."""
     from core.selectors import bureau_for
 
-    today = timezone.localdate()
+    today = workdays.today()
     raised = []
     overdue = Case.objects.select_for_update(of=("self",)).filter(closed_at=None, due_on__lt=today, overdue_raised_at=None)
     for case in overdue.select_related("assignee__region", "applicant__region"):
