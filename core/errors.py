@@ -6,6 +6,7 @@ class GongshuError(Exception):
 
     code = "error"
     status = 400
+    headers: dict[str, str] = {}  # extra response headers (e.g. Retry-After), set by the API's one handler
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
         super().__init__(message)
@@ -46,6 +47,18 @@ class NotFound(GongshuError):
 class Conflict(GongshuError):
     code = "conflict"
     status = 409
+
+
+class TooManyRequests(GongshuError):
+    """A rate limit or a quota is used up: try again after ``retry_after`` seconds (429 + Retry-After)."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None, code: str | None = None):
+        super().__init__(message, field=field, code=code)
+        self.retry_after = max(1, int(retry_after))
+        self.headers = {"Retry-After": str(self.retry_after)}
 
 
 class DeadlinePassed(GongshuError):

@@ -31,7 +31,10 @@ def _error(request, status: int, code: str, message: str, field: str | None = No
 
 @api.exception_handler(GongshuError)
 def _gongshu_error(request, exc: GongshuError):
-    return _error(request, exc.status, exc.code, exc.message, exc.field)
+    response = _error(request, exc.status, exc.code, exc.message, exc.field)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
