@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from catalog import exports, search, selectors
 from catalog.models import DataItem, Resource, ResourceVersion
-from catalog.services import version_data
+from catalog.services import _current_fields, version_data
 from core.actor import system_actor
 from core.models import Organisation
 
@@ -49,7 +49,7 @@ def _generate() -> None:
     items = [DataItem(resource=r, position=j, name=rng.choice(WORDS) + f"字段{j}", column=f"c{j}") for r in resources for j in range(6)]
     DataItem.objects.bulk_create(items, batch_size=5000)
     ResourceVersion.objects.bulk_create(
-        [ResourceVersion(resource=r, number=1, data=version_data(r, [{"name": f"字段{j}", "column": f"c{j}", "data_type": "string"} for j in range(6)]),
+        [ResourceVersion(resource=r, number=1, data=version_data(r, _current_fields(r), [{"name": f"字段{j}", "column": f"c{j}", "data_type": "string"} for j in range(6)]),
                          published_at=now) for r in resources],
         batch_size=2000,
     )

@@ -141,7 +141,8 @@ class ResourceOut(Schema):
 
     @staticmethod
     def resolve_items(obj):
-        return list(obj.items.select_related("category", "grade", "published_grade"))
+        working_items = getattr(obj, "working_items", None)  # a working copy (catalog.services.working_copy)
+        return working_items if working_items is not None else list(obj.items.select_related("category", "grade", "published_grade"))
 
 
 class VersionOut(Schema):
@@ -176,15 +177,24 @@ def draft_resource(request, payload: ResourceIn):
 
 @router.get("/resources/{resource_id}", response=ResourceOut)
 def get_resource(request, resource_id: int):
+    """The entry as published (what every party relies on); a never-published entry as drafted."""
     return selectors.access_resource(request.actor, resource_id)
+
+
+@router.get("/resources/{resource_id}/draft", response=ResourceOut)
+def get_working_copy(request, resource_id: int):
+    """The working copy with its status: the provider's and its reviewers' only (C2, SYS Art. 13)."""
+    return selectors.access_working_copy(request.actor, resource_id)
 
 
 @router.patch("/resources/{resource_id}", response=ResourceOut)
 def update_resource(request, resource_id: int, payload: ResourcePatch):
+    """Edit the working copy; answers the working copy. The published entry is unchanged until reviewed."""
     resource = selectors.access_resource(request.actor, resource_id)
     data = payload.dict(exclude_unset=True)
     items = data.pop("items", None)
-    return services.update_draft(request.actor, resource, fields=data, items=items)
+    services.update_draft(request.actor, resource, fields=data, items=items)
+    return selectors.access_working_copy(request.actor, resource_id)
 
 
 @router.post("/resources/{resource_id}/submit", response={201: CaseOut})

@@ -175,6 +175,28 @@ class DataItem(models.Model):
         return self.name
 
 
+class ResourceDraft(BaseModel):
+    """The working copy of an entry (C2, SYS Art. 13): the provider's edits, frozen into a version when
+    submitted and written to the live entry only when its review publishes it. The live ``Resource`` and
+    its ``DataItem`` rows hold the published version, which is what every other party sees and relies on;
+    only the provider and its reviewers read this."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        IN_REVIEW = "in_review", _("审核中")
+        RETURNED = "returned", _("退回修改")
+
+    resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="draft")
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    fields = models.JSONField(default=dict)  # EDITABLE_FIELDS; category as its code, dates ISO, places as ids
+    items = models.JSONField(default=list)  # as catalog.services._item_dicts
+    updated_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("目录草稿")
+        verbose_name_plural = _("目录草稿")
+
+
 class ResourceVersion(models.Model):
     """An immutable copy of an entry as submitted; every version is kept (C2)."""
 

@@ -32,6 +32,43 @@ def access_resource(actor: Actor | None, resource_id: int) -> Resource:
     return resource
 
 
+def sees_working_copy(actor: Actor | None, resource: Resource) -> bool:
+    """The working copy is the provider's and its reviewers' (bureau, service centre, oversight of the region)."""
+    if actor is None:
+        return False
+    if actor.is_system or resource.provider_id == actor.organisation.pk:
+        return True
+    return permissions.can(actor, "catalog.view_drafts") and resource.provider.region.path.startswith(actor.organisation.region.path)
+
+
+def access_working_copy(actor: Actor | None, resource_id: int) -> Resource:
+    """The entry as its working copy stands (an unsaved copy with ``working_items``); others: not found."""
+    from .services import working_copy
+
+    resource = access_resource(actor, resource_id)
+    if not sees_working_copy(actor, resource):
+        raise NotFound("数据资源不存在或无权查看", field="resource")
+    return working_copy(resource)
+
+
+def pending_changes(actor: Actor | None, resource: Resource) -> dict | None:
+    """A published entry's unpublished edits, for those who see the working copy: the working status and
+    the changes against the version in force (C2)."""
+    from . import diff
+    from .models import ResourceDraft
+    from .services import version_data
+
+    if resource.published_version is None or not sees_working_copy(actor, resource):
+        return None
+    draft = ResourceDraft.objects.filter(resource=resource).first()
+    if draft is None:
+        return None
+    in_force = resource.versions.get(number=resource.published_version).data
+    fields, items = diff.compare(in_force, version_data(resource, draft.fields, draft.items))
+    return {"status": draft.status, "label": draft.get_status_display(), "fields": fields, "items": items,
+            "updated_at": draft.updated_at, "updated_by": draft.updated_by}
+
+
 def filtered(actor: Actor | None, **filters) -> QuerySet:
     qs = restrict(actor)
     if filters.get("provider"):

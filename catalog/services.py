@@ -21,7 +21,7 @@ from workflow import services as workflow
 from workflow.models import Case
 
 from . import search
-from .models import DataItem, GradeSuggestion, ListEntry, Project, Resource, ResourceVersion
+from .models import DataItem, GradeSuggestion, ListEntry, Project, Resource, ResourceDraft, ResourceVersion
 from .signals import grades_changed, share_type_changed
 
 EDITABLE_FIELDS = (
@@ -159,6 +159,7 @@ def _problems(fields: dict, items: list[dict], *, submitting: bool, lookups: _Lo
 
 
 def _normalise(fields: dict) -> dict:
+    """Editable fields in their stored (JSON) form: category as its code, the region as its id, dates ISO."""
     clean = {k: fields.get(k) for k in EDITABLE_FIELDS if k in fields}
     for key in ("name", "summary", "share_conditions", "open_conditions", "operation_scenarios", "legal_basis", "change_reason"):
         if key in clean:
@@ -167,13 +168,17 @@ def _normalise(fields: dict) -> dict:
         clean["share_methods"] = sorted(set(clean["share_methods"] or []))
     if isinstance(clean.get("category"), Category):
         clean["category"] = clean["category"].code
+    if isinstance(clean.get("spatial_coverage"), models.Model):
+        clean["spatial_coverage"] = clean["spatial_coverage"].pk
+    for key in ("temporal_start", "temporal_end"):
+        if isinstance(clean.get(key), dt.date):
+            clean[key] = clean[key].isoformat()
     return clean
 
 
 def _current_fields(resource: Resource) -> dict:
-    fields = {k: getattr(resource, k) for k in EDITABLE_FIELDS}
-    fields["category"] = resource.category.code if resource.category_id else None
-    return fields
+    """The live entry's fields in their stored form."""
+    return _normalise({k: getattr(resource, k) for k in EDITABLE_FIELDS})
 
 
 def _code(value):
@@ -222,27 +227,86 @@ def source_agency_for(region, sectors) -> Organisation | None:
     return next((by_region[r.pk] for r in reversed(chain) if r.pk in by_region), None)
 
 
+def _fill_item(item: DataItem, data: dict, position: int, lookups: _Lookups) -> DataItem:
+    for key in ("name", "data_type", "length", "description", "is_key", "required", "sensitivity", "source_type"):
+        setattr(item, key, data[key])
+    item.position = position
+    item.category = lookups.categories.get(data["category"])
+    item.grade = lookups.grades.get(data["grade"])
+    item.source_agency_id = data["source_agency"]
+    return item
+
+
 def _write_items(resource: Resource, items: list[dict], lookups: _Lookups) -> None:
     """Items are kept by column, so grants and suggestions that point at an item survive an edit."""
     existing = {i.column: i for i in resource.items.all()}
     keep = set()
     for position, data in enumerate(items):
         item = existing.get(data["column"]) or DataItem(resource=resource, column=data["column"])
-        for key in ("name", "data_type", "length", "description", "is_key", "required", "sensitivity", "source_type"):
-            setattr(item, key, data[key])
-        item.position = position
-        item.category = lookups.categories.get(data["category"])
-        item.grade = lookups.grades.get(data["grade"])
-        item.source_agency_id = data["source_agency"]
-        item.save()
+        _fill_item(item, data, position, lookups).save()
         keep.add(item.column)
     resource.items.exclude(column__in=keep).delete()
+
+
+def _write_live(resource: Resource, fields: dict, items: list[dict], lookups: _Lookups) -> None:
+    """Write the live entry and its items. Only publication does this for a published entry; an entry
+    never published is nobody else's to rely on, so it mirrors its working copy until then."""
+    _apply_fields(resource, fields, lookups)
+    resource.save()
+    _write_items(resource, items, lookups)
+    search.index(resource)
+
+
+# --- the working copy (C2, SYS Art. 13: what is published governs) ------------------------------
+
+
+def working(resource: Resource) -> tuple[dict, list[dict], str]:
+    """The working copy's fields, items and status: the draft if there is one, else the live entry."""
+    draft = ResourceDraft.objects.filter(resource=resource).first()
+    if draft is not None:
+        return dict(draft.fields), [dict(i) for i in draft.items], draft.status
+    return _current_fields(resource), _item_dicts(resource.items.all()), resource.status
+
+
+def working_copy(resource: Resource) -> Resource:
+    """An unsaved copy of the entry as its working copy stands (for the provider's and its reviewers'
+    pages and API), with ``working_items`` (unsaved items) and ``status`` the working status."""
+    fields, items, status = working(resource)
+    lookups = _Lookups()
+    copy = Resource.objects.select_related("provider", "spatial_coverage", "category", "grade").get(pk=resource.pk)
+    _apply_fields(copy, fields, lookups)
+    copy.status = status
+    in_force = {i.column: i.published_grade for i in resource.items.select_related("published_grade")}
+    copy.working_items = []
+    for position, data in enumerate(items):
+        item = _fill_item(DataItem(resource=copy, column=data["column"]), data, position, lookups)
+        item.published_grade = in_force.get(data["column"])
+        copy.working_items.append(item)
+    return copy
+
+
+def _save_draft(actor: Actor, resource: Resource, fields: dict, items: list[dict], status: str) -> ResourceDraft:
+    draft, _ = ResourceDraft.objects.get_or_create(resource=resource, defaults={"fields": fields, "items": items})
+    draft.fields, draft.items, draft.status, draft.updated_by = fields, items, status, actor.user
+    draft.save()
+    return draft
+
+
+def _set_working_status(resource: Resource, status: str) -> None:
+    """A review step moves the draft; an entry never published shows the same status (nobody else sees it)."""
+    ResourceDraft.objects.filter(resource=resource).update(status=status, updated_at=timezone.now())
+    if resource.published_version is None:
+        Resource.objects.filter(pk=resource.pk).update(status=status, updated_at=timezone.now())
 
 
 def _apply_fields(resource: Resource, fields: dict, lookups: _Lookups) -> None:
     for key, value in fields.items():
         if key == "category":
             resource.category = lookups.categories.get(value) if value else None
+        elif key == "spatial_coverage":
+            resource.spatial_coverage_id = value
+        elif key in ("temporal_start", "temporal_end"):
+            setattr(resource, key, dt.date.fromisoformat(value) if isinstance(value, str) and value else value or None)
         else:
             setattr(resource, key, value)
 
@@ -261,16 +325,14 @@ def draft_resource(actor: Actor, *, fields: dict, items: list[dict]) -> Resource
     fields.setdefault("share_type", Resource.ShareType.UNCONDITIONAL)
     fields.setdefault("open_type", Resource.OpenType.NOT_OPEN)
     fields.setdefault("operation_status", Resource.OperationStatus.NONE)
-    fields.setdefault("spatial_coverage", actor.organisation.region)
+    fields.setdefault("spatial_coverage", actor.organisation.region_id)
     items = _item_dicts(items)
     lookups = _Lookups()
     refuse_if(_problems(fields, items, submitting=False, lookups=lookups))
     _resolve_sources(actor.organisation, items, lookups)
     resource = Resource(provider=actor.organisation, code=_next_code(actor.organisation))
-    _apply_fields(resource, fields, lookups)
-    resource.save()
-    _write_items(resource, items, lookups)
-    search.index(resource)
+    _write_live(resource, fields, items, lookups)
+    _save_draft(actor, resource, _current_fields(resource), items, ResourceDraft.Status.DRAFT)
     record(actor, "catalog.draft_resource", resource, after={"name": resource.name, "items": len(items)})
     return resource
 
@@ -287,14 +349,15 @@ def regraded_items(resource: Resource, items: list[dict]) -> list[dict]:
 
 @service
 def update_draft(actor: Actor, resource: Resource, *, fields: dict, items: list[dict] | None = None) -> Resource:
-    """Edit the working copy of an entry that is not under review."""
+    """Edit the working copy of an entry that is not under review. A published entry stays as published
+    for everyone else until the edit is reviewed and published (SYS Art. 13)."""
     resource = Resource.objects.select_for_update().get(pk=resource.pk)
     permissions.require(actor, "catalog.draft", organisation=resource.provider)
-    if resource.status == Resource.Status.IN_REVIEW:
+    before, before_items, status = working(resource)
+    if status == Resource.Status.IN_REVIEW:
         raise Conflict("目录正在审核中，不能修改", code="in_review")
-    before = _current_fields(resource)
     merged = {**before, **_normalise(fields)}
-    items = _item_dicts(items) if items is not None else _item_dicts(resource.items.all())
+    items = _item_dicts(items) if items is not None else before_items
     lookups = _Lookups()
     errors = _problems(merged, items, submitting=False, lookups=lookups)
     # G1: re-grading a published entry is a reviewed change that states its reason.
@@ -302,13 +365,12 @@ def update_draft(actor: Actor, resource: Resource, *, fields: dict, items: list[
         errors.setdefault("change_reason", []).append("调整已发布数据项的分级须说明理由")
     refuse_if(errors)
     _resolve_sources(resource.provider, items, lookups)
-    _apply_fields(resource, merged, lookups)
-    if resource.status == Resource.Status.PUBLISHED:
-        resource.status = Resource.Status.DRAFT  # an update of a published entry; the published version stays in force
-    resource.save()
-    _write_items(resource, items, lookups)
-    search.index(resource)
-    changed = {k: str(merged[k]) for k in merged if merged[k] != before[k]}
+    _save_draft(actor, resource, merged, items, ResourceDraft.Status.DRAFT if status != ResourceDraft.Status.RETURNED else status)
+    if resource.published_version is None:
+        _write_live(resource, merged, items, lookups)
+    changed = {k: str(merged[k]) for k in merged if merged[k] != before.get(k)}
+    if items != before_items:
+        changed["items"] = len(items)
     record(actor, "catalog.update_draft", resource, after=changed)
     return resource
 
@@ -345,6 +407,8 @@ def submit_resource(actor: Actor, resource: Resource) -> Case:
             raise Conflict("目录已在审核中", code="in_review")
         return workflow.transition(actor, case, "resubmit")
     is_update = resource.published_version is not None
+    if is_update and not ResourceDraft.objects.filter(resource=resource).exists():
+        raise Conflict("没有待提交的修改：已发布版本即为当前内容", code="no_changes")
     return workflow.open_case(
         actor,
         case_type="catalog_update_review" if is_update else "catalog_review",
@@ -363,49 +427,63 @@ def submit_resource(actor: Actor, resource: Resource) -> Case:
 def snapshot_for_review(actor: Actor, case: Case) -> None:
     """Entering review: the working copy must be complete; it is frozen as a new version."""
     resource = Resource.objects.select_for_update().get(pk=case.subject_id)
-    items = _item_dicts(resource.items.all())
-    refuse_if(_problems(_current_fields(resource), items, submitting=True))
+    fields, items, _ = working(resource)
+    refuse_if(_problems(fields, items, submitting=True))
     resource.version += 1
-    resource.status = Resource.Status.IN_REVIEW
-    resource.save(update_fields=["version", "status", "updated_at"])
+    resource.save(update_fields=["version", "updated_at"])
+    _set_working_status(resource, Resource.Status.IN_REVIEW)
     ResourceVersion.objects.create(
-        resource=resource, number=resource.version, data=version_data(resource, items), created_by=actor.user, case=case
+        resource=resource, number=resource.version, data=version_data(resource, fields, items), created_by=actor.user, case=case
     )
 
 
 def mark_returned(actor: Actor, case: Case) -> None:
-    Resource.objects.filter(pk=case.subject_id).update(status=Resource.Status.RETURNED, updated_at=timezone.now())
+    _set_working_status(Resource.objects.get(pk=case.subject_id), Resource.Status.RETURNED)
 
 
 def mark_withdrawn(actor: Actor, case: Case) -> None:
-    Resource.objects.filter(pk=case.subject_id).update(status=Resource.Status.DRAFT, updated_at=timezone.now())
+    _set_working_status(Resource.objects.get(pk=case.subject_id), Resource.Status.DRAFT)
+
+
+def _fields_of_version(data: dict) -> dict:
+    fields = {k: data.get(k) for k in EDITABLE_FIELDS if k in data}
+    place = fields.get("spatial_coverage")
+    if isinstance(place, dict):
+        fields["spatial_coverage"] = place["id"]
+    return fields
 
 
 def publish_version(actor: Actor, case: Case) -> None:
-    """The reviewed version is in force: its grades protect the data from now on."""
+    """The reviewed version is in force: the live entry and its items become that version, written here
+    and nowhere else; its grades protect the data from now on."""
     resource = Resource.objects.select_for_update().get(pk=case.subject_id)
     now = timezone.now()
     version = resource.versions.get(number=resource.version)
     version.published_at = now
     version.save(update_fields=["published_at"])
-    items = list(resource.items.select_related("grade", "published_grade"))
+    previous = resource.versions.filter(number=resource.published_version).first() if resource.published_version else None
+    share_before = previous.data.get("share_type") if previous else None
+    in_force = {i.column: _code(i.published_grade) for i in resource.items.select_related("published_grade")}
+    lookups = _Lookups()
+    fields, items = _fields_of_version(version.data), version.data["items"]
     changes = [
-        {"column": i.column, "before": _code(i.published_grade), "after": _code(i.grade)}
+        {"column": i["column"], "before": in_force.get(i["column"], ""), "after": i["grade"]}
         for i in items
-        if i.published_grade_id != i.grade_id and resource.published_version
+        if resource.published_version and in_force.get(i["column"], "") != i["grade"]
     ]
-    for item in items:
+    fields["change_reason"] = ""  # the reason stays with the version
+    _write_live(resource, fields, items, lookups)
+    live_items = list(resource.items.select_related("grade"))
+    for item in live_items:
         if item.published_grade_id != item.grade_id:
             item.published_grade_id = item.grade_id
             item.save(update_fields=["published_grade"])
-    previous = resource.versions.filter(number=resource.published_version).first() if resource.published_version else None
-    share_before = previous.data.get("share_type") if previous else None
-    resource.grade = highest(i.grade for i in items)
+    resource.grade = highest(i.grade for i in live_items)
     resource.status = Resource.Status.PUBLISHED
     resource.published_version = version.number
     resource.published_at = now
-    resource.change_reason = ""
-    resource.save(update_fields=["status", "published_version", "published_at", "grade", "change_reason", "updated_at"])
+    resource.save(update_fields=["status", "published_version", "published_at", "grade", "updated_at"])
+    ResourceDraft.objects.filter(resource=resource).delete()  # the working copy is now the published version
     record(actor, "catalog.publish_version", resource, after={"version": version.number, "grade": _code(resource.grade)},
            detail={"regraded": changes} if changes else None)
     if changes:
@@ -414,17 +492,13 @@ def publish_version(actor: Actor, case: Case) -> None:
         share_type_changed.send(sender=Resource, resource=resource, before=share_before, after=resource.share_type, actor=actor)
 
 
-def version_data(resource: Resource, items: list[dict]) -> dict:
-    data = {}
-    for key in EDITABLE_FIELDS:
-        value = getattr(resource, key)
-        if isinstance(value, Category):
-            value = value.code
-        elif isinstance(value, models.Model):
-            value = {"id": value.pk, "code": getattr(value, "code", ""), "name": str(value)}
-        elif isinstance(value, dt.date):
-            value = value.isoformat()
-        data[key] = value
+def version_data(resource: Resource, fields: dict, items: list[dict]) -> dict:
+    """A version as kept: the stored fields, the place as id/code/name, the provider, the items."""
+    from core.models import Region
+
+    data = {key: fields.get(key) for key in EDITABLE_FIELDS}
+    place = Region.objects.filter(pk=data.get("spatial_coverage")).first()
+    data["spatial_coverage"] = {"id": place.pk, "code": place.code, "name": str(place)} if place else None
     data["provider"] = {"id": resource.provider_id, "name": resource.provider_name, "code": resource.provider_code}
     data["items"] = items
     return data
@@ -436,10 +510,6 @@ def duplicate_collection(resource: Resource) -> list[DataItem]:
 
 
 # --- sensitive-data discovery (G4) -------------------------------------------------------------
-
-
-def _item_for(resource: Resource, column: str) -> DataItem | None:
-    return resource.items.filter(models.Q(column=column) | models.Q(name=column)).first()
 
 
 @service
@@ -476,12 +546,12 @@ def decide_suggestion(actor: Actor, suggestion: GradeSuggestion, *, accept: bool
     if suggestion.status != GradeSuggestion.Status.PENDING:
         raise Conflict("该建议已处理", code="decided")
     if accept:
-        item = _item_for(resource, suggestion.column)
-        if item is None:
+        _, items, _ = working(resource)
+        column = next((i["column"] for i in items if suggestion.column in (i["column"], i["name"])), None)
+        if column is None:
             raise ValidationFailed(f"目录中没有数据项“{suggestion.column}”", field="column")
-        items = _item_dicts(resource.items.all())
         for data in items:
-            if data["column"] == item.column:
+            if data["column"] == column:
                 data.update(sensitivity=suggestion.sensitivity, category=suggestion.category.code, grade=suggestion.grade.code)
         reason = f"敏感数据识别：{suggestion.column} 为{suggestion.get_sensitivity_label()}（命中 {suggestion.share:.0%}）"
         update_draft(actor, resource, fields={"change_reason": reason} if resource.published_version else {}, items=items)

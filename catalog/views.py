@@ -43,6 +43,7 @@ def catalog_list(request):
 
 @login_required
 def detail(request, resource_id: int):
+    """Everyone sees the published entry; the provider and its reviewers also see the working copy."""
     actor = actor_of(request)
     resource = selectors.access_resource(actor, resource_id)
     cases = Case.objects.filter(case_type__startswith="catalog_", subject_id=str(resource.pk)).order_by("-created_at")
@@ -50,17 +51,20 @@ def detail(request, resource_id: int):
         case.remaining = case_selectors.remaining_workdays(case)
     own = resource.provider_id == actor.organisation.pk
     versions = list(resource.versions.order_by("-number"))
+    pending = selectors.pending_changes(actor, resource)
+    status = pending["status"] if pending else resource.status
     return render(request, "catalog/detail.html", {
         "resource": resource,
         "items": resource.items.select_related("category", "grade", "published_grade", "source_agency"),
+        "pending": pending,
         "versions": versions,
         "cases": cases,
         "duplicates": services.duplicate_collection(resource),
         "suggestions": resource.suggestions.select_related("grade", "category").order_by("status", "column"),
         "own": own,
-        "can_edit": own and permissions.can(actor, "catalog.draft") and resource.status != Resource.Status.IN_REVIEW,
+        "can_edit": own and permissions.can(actor, "catalog.draft") and status != Resource.Status.IN_REVIEW,
         "can_submit": own and permissions.can(actor, "catalog.submit")
-        and resource.status in (Resource.Status.DRAFT, Resource.Status.RETURNED),
+        and status in (Resource.Status.DRAFT, Resource.Status.RETURNED),
         "can_request_share": not own and resource.published_version is not None
         and resource.share_type != Resource.ShareType.NOT_SHARED and permissions.can(actor, "share.request"),
         "industry": dict(IndustryCategory.choices),
@@ -86,20 +90,21 @@ def compare(request, resource_id: int):
     fields, items = diff.compare(versions[a].data, versions[b].data)
     return render(request, "catalog/compare.html", {
         "resource": resource, "a": versions[a], "b": versions[b], "numbers": sorted(versions),
-        "fields": fields, "items": items,
+        "fields": fields, "items": items, "old_label": f"v{a}", "new_label": f"v{b}",
     })
 
 
 def _items_initial(resource):
     fields = ("name", "column", "data_type", "description", "is_key", "required", "category", "grade",
               "sensitivity", "source_type", "source_agency")
-    return [{f: getattr(i, f) for f in fields} for i in resource.items.select_related("category", "grade", "source_agency")]
+    return [{f: getattr(i, f) for f in fields} for i in resource.working_items]
 
 
 @login_required
 def edit(request, resource_id: int | None = None):
+    """The working copy is edited; a published entry stays as published until the edit is reviewed."""
     actor = actor_of(request)
-    resource = selectors.access_resource(actor, resource_id) if resource_id else None
+    resource = selectors.access_working_copy(actor, resource_id) if resource_id else None
     form = ResourceForm(request.POST or None, instance=resource)
     formset = ItemFormSet(request.POST or None, initial=_items_initial(resource) if resource else None, prefix="items")
     if request.method == "POST" and form.is_valid() and formset.is_valid():

@@ -7,7 +7,7 @@ from audit.models import Event
 from catalog.models import DataItem, GradeSuggestion, Resource
 from catalog.selectors import duplicate_collections, important_data
 from catalog.services import (
-    _item_dicts, decide_suggestion, draft_resource, duplicate_collection, submit_resource, suggest_grades, update_draft,
+    _item_dicts, decide_suggestion, draft_resource, duplicate_collection, submit_resource, suggest_grades, update_draft, working,
 )
 from catalog.signals import grades_changed
 from core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -69,7 +69,9 @@ def test_a_regrade_takes_effect_when_reviewed_and_reaches_every_grant(city, hous
         items = _regrade(_item_dicts(household.items.all()), "name", "important")
         update_draft(officer, household, items=items, fields={"change_reason": "姓名与身份证号关联后属于重要数据"})
         name = DataItem.objects.get(resource=household, column="name")
-        assert (name.grade.code, name.published_grade.code) == ("important", "general_sensitive")  # not yet in force
+        working_name = next(i for i in working(household)[1] if i["column"] == "name")
+        assert working_name["grade"] == "important"  # in the working copy, not yet in force
+        assert (name.grade.code, name.published_grade.code) == ("general_sensitive", "general_sensitive")
         case = submit_resource(officer, household)
         assert received == []
         transition(city.actor("bureau"), case, "publish")
