@@ -3,11 +3,11 @@ Chinese headers, and CKAN-style package dicts (so CKAN harvesters can read the c
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 
 from django.db.models import F
+
+from core import textfiles
 
 from .models import DataItem, IndustryCategory, Resource, ResourceVersion
 
@@ -171,24 +171,12 @@ def table(rows: Iterable[tuple[Resource, dict]]) -> Iterator[list]:
         yield [fn(resource, data) for _, fn in COLUMNS]
 
 
-def csv_bytes(rows: Iterable[list]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel opens the Chinese headers correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+# One writer for every spreadsheet the platform hands out (formula-like text neutralised): see core.textfiles.
+csv_bytes = textfiles.csv_bytes
 
 
 def xlsx_bytes(rows: Iterable[list], *, sheet: str = "公共数据资源目录") -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(sheet)
-    for row in rows:
-        worksheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return textfiles.xlsx_bytes(rows, sheet=sheet)
 
 
 # --- CKAN-style (package_search / package_show) --------------------------------------------------

@@ -1,9 +1,13 @@
-"""Reading small delimited text samples as people send them: UTF-8 (with or without BOM), GBK, GB18030."""
+"""Text files in and out: reading small delimited samples as people send them (UTF-8 with or without BOM,
+GBK, GB18030), and writing the CSV and XLSX files people open in a spreadsheet."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable
+from decimal import Decimal
 
 from .errors import ValidationFailed
 
@@ -37,3 +41,65 @@ def read_csv_sample(data: bytes, *, limit: int, encoding: str | None = None) -> 
         if row:
             rows.append(row)
     return header, rows
+
+
+# --- writing spreadsheets people open in Excel or WPS ------------------------------------------------
+#
+# One writer for every CSV and XLSX the platform hands out (catalog exports, error reports, grant
+# deliveries, downloads). A text cell that a spreadsheet would read as a formula is neutralised: in CSV by
+# a leading single quote (the OWASP rule for CSV injection); in XLSX every text cell is written as text,
+# never a formula, and the risky ones carry Excel's "quote prefix" so editing the cell keeps it text.
+# Numbers (int, float, Decimal) are numbers and stay as they are, and so does a text that is a plain number
+# ("-12.5", "+3"): a spreadsheet reads it as that number, not as a formula, and a signed figure in an
+# error report must stay readable. Anything else starting with = + - @ tab or CR ("-2+3", "+1+1") is
+# neutralised.
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def is_formula_like(value) -> bool:
+    return isinstance(value, str) and value[:1] in FORMULA_TRIGGERS and _PLAIN_NUMBER.fullmatch(value) is None
+
+
+def neutralise(value):
+    """The cell value a spreadsheet cannot run: risky text gets a leading ``'``; everything else unchanged."""
+    return "'" + value if is_formula_like(value) else value
+
+
+def _csv_cell(value):
+    if value is None or isinstance(value, (int, float, Decimal)):  # bool is an int
+        return value
+    return neutralise(value if isinstance(value, str) else str(value))
+
+
+def csv_bytes(rows: Iterable[Iterable]) -> bytes:
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese headers correctly; text cells neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows([_csv_cell(value) for value in row] for row in rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def xlsx_bytes(rows: Iterable[Iterable], *, sheet: str = "Sheet1") -> bytes:
+    """A write-only workbook of one sheet: text is always a text cell (openpyxl would otherwise store a
+    string starting with ``=`` as a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(sheet)
+
+    def cell(value):
+        if not isinstance(value, str):
+            return value
+        written = WriteOnlyCell(worksheet, value=value)
+        written.data_type = "s"
+        written.quotePrefix = is_formula_like(value)
+        return written
+
+    for row in rows:
+        worksheet.append([cell(value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -58,6 +58,13 @@ def copy_usage_logs() -> str:
     return f"{catch_up()} usage log row(s) copied from the audit chain"
 
 
+def encrypt_pending() -> str:
+    from core.actor import system_actor
+    from warehouse.regrade import encrypt_pending
+
+    return f"{encrypt_pending(system_actor('system'))} snapshot(s) re-encrypted after a re-grade"
+
+
 def run_uploads() -> str:
     from warehouse.services import run_queued_uploads
 
@@ -66,7 +73,8 @@ def run_uploads() -> str:
 
 SCHEDULE = [("run_extractions", run_extractions), ("refresh_bases", refresh_bases), ("raise_overdue", raise_overdue),
             ("flag_stale_data", flag_stale_data), ("purge_usage_logs", purge_usage_logs),
-            ("review_grant_use", review_grant_use), ("reevaluate_conditional_entries", reevaluate_conditional_entries)]
+            ("review_grant_use", review_grant_use), ("reevaluate_conditional_entries", reevaluate_conditional_entries),
+            ("encrypt_pending", encrypt_pending)]
 QUEUED = [("run_uploads", run_uploads), ("copy_usage_logs", copy_usage_logs)]
 QUIET = {"copy_usage_logs"}  # runs on every poll under load: not worth a line each time
 

@@ -2,6 +2,10 @@
 
 Unconditional data: the bureau reviews, then the applicant has access. Conditional data: the provider
 decides within its deadline, and a refusal states its reasons. The applicant may withdraw while it waits.
+Grade protections (G1, SYS Art. 11): when an item's grade is used only with the provider's approval
+(important data), or is exported only with approval and the method is a file or a database sync, an
+unconditional request is approved by the provider first and reviewed by the bureau after; the bureau may
+send back to the provider a request whose items were re-graded while it waited.
 """
 
 from core.models import Role
@@ -10,6 +14,7 @@ from workflow.engine import CaseType, State, Transition, register
 BUREAU = frozenset({Role.BUREAU_ADMIN})
 PROVIDER = frozenset({Role.DATA_OFFICER, Role.SERVICE_CENTRE_STAFF})  # the service centre provides the bases
 APPLICANT = frozenset({Role.DATA_OFFICER, Role.AGENCY_STAFF})
+PROVIDER_APPROVALS = ("agree", "endorse")  # the provider's approving decisions on a share request
 
 
 class _Hooks(dict):
@@ -36,6 +41,7 @@ SHARE_REQUEST = register(
         states=[
             State("bureau_review", "主管部门审核", party="bureau", deadline="share.unconditional.review"),
             State("provider_review", "提供部门审核", party="provider", deadline="share.conditional.review"),
+            State("provider_approval", "提供部门审批", party="provider", deadline="share.provider_approval"),
             State("granted", "已授权", final=True),
             State("refused", "不予共享", final=True),
             State("withdrawn", "已撤回", final=True),
@@ -43,9 +49,13 @@ SHARE_REQUEST = register(
         transitions=[
             Transition("approve", "审核通过", ("bureau_review",), "granted", BUREAU, "bureau"),
             Transition("refuse", "不予通过", ("bureau_review",), "refused", BUREAU, "bureau", needs_comment=True),
+            Transition("to_provider", "转提供部门审批", ("bureau_review",), "provider_approval", BUREAU, "bureau"),
             Transition("agree", "同意共享", ("provider_review",), "granted", PROVIDER, "provider"),
-            Transition("decline", "不同意共享", ("provider_review",), "refused", PROVIDER, "provider", needs_comment=True),
-            Transition("withdraw", "撤回申请", ("bureau_review", "provider_review"), "withdrawn", APPLICANT, "applicant"),
+            Transition("endorse", "同意，报主管部门审核", ("provider_approval",), "bureau_review", PROVIDER, "provider"),
+            Transition("decline", "不同意共享", ("provider_review", "provider_approval"), "refused", PROVIDER, "provider",
+                       needs_comment=True),
+            Transition("withdraw", "撤回申请", ("bureau_review", "provider_review", "provider_approval"), "withdrawn", APPLICANT,
+                       "applicant"),
         ],
         on_enter=_Hooks(),
     )

@@ -1,5 +1,6 @@
 """Grants listen to the catalog: a re-grade changes what every grant's calls see (masking is applied per
-call from the grade in force), and a tightened share type reaches every holder (S2, G1)."""
+call from the grade in force, export per delivery), an item re-graded to need the provider's approval
+leaves the grants the provider never approved, and a tightened share type reaches every holder (S2, G1)."""
 
 from django.dispatch import receiver
 
@@ -7,6 +8,7 @@ from audit.services import record
 from catalog.models import Resource
 from catalog.signals import grades_changed, share_type_changed
 from core.services import notify
+from grading.models import Grade
 
 from .models import Grant
 
@@ -20,7 +22,36 @@ def tell_holders_of_regrade(sender, resource, changes, actor, **kwargs):
     columns = "、".join(c["column"] for c in changes)
     for grant in _live(resource).select_related("holder"):
         notify(organisation=grant.holder, kind="share", link=f"/share/grants/{grant.ref}/",
-               message=f"“{resource.name}”的数据项 {columns} 已重新分级，授权 {grant.ref} 的脱敏方式随之调整")
+               message=f"“{resource.name}”的数据项 {columns} 已重新分级，授权 {grant.ref} 的脱敏和导出规则随之调整")
+
+
+@receiver(grades_changed)
+def withhold_items_needing_approval(sender, resource, changes, actor, **kwargs):
+    """G1: an item re-graded to a grade used only with the provider's approval (important data) leaves every
+    grant on a share request the provider did not approve (one the bureau approved alone); the holder may
+    apply again for it. Grants passed on with the provider's consent, and backflow (SYS Art. 30), keep it."""
+    from .services import provider_approved
+
+    needing = set(Grade.objects.filter(code__in={c["after"] for c in changes}, access=Grade.Access.GRANT_WITH_APPROVAL)
+                  .values_list("code", flat=True))
+    columns = {c["column"] for c in changes if c["after"] in needing}
+    if not columns:
+        return
+    for grant in _live(resource).filter(kind=Grant.Kind.REQUEST).select_related("holder", "request__case"):
+        withheld = [c for c in grant.items if c in columns]
+        if not withheld or provider_approved(grant.request.case if grant.request else None):
+            continue
+        before = {"items": grant.items, "status": grant.status}
+        grant.items = [c for c in grant.items if c not in columns]
+        reason = f"数据项 {'、'.join(withheld)} 已调整为须经数据提供部门审批的分级"
+        if not grant.items:
+            grant.status, grant.status_reason = Grant.Status.TERMINATED, reason
+        grant.save(update_fields=["items", "status", "status_reason", "updated_at"])
+        record(actor, "sharing.withhold_items", grant, before=before, after={"items": grant.items, "status": grant.status},
+               detail={"reason": reason, "rule": "G1 grant_with_approval"})
+        notify(organisation=grant.holder, kind="share", link=f"/share/grants/{grant.ref}/",
+               message=f"授权 {grant.ref}：{reason}，已从授权中移出" + ("，授权已终止" if not grant.items else "")
+                       + "；如仍需要，请重新申请")
 
 
 @receiver(share_type_changed)

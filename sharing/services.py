@@ -18,23 +18,91 @@ from core.models import Organisation
 from core.selectors import bureau_for
 from core.services import notify
 from core.workdays import add_months, add_workdays
+from grading.models import Grade
 from warehouse import query
 from workflow.models import Case
 from workflow.services import open_case, transition
 
-from .cases import PROVIDER
+from .cases import PROVIDER, PROVIDER_APPROVALS
 from .models import (Correction, Demand, Dispute, Grant, Method, OnwardProvision, Rectification, Reevaluation, RefusedCall,
                      ShareRequest)
 
-OPEN_STATES = ("bureau_review", "provider_review")
+OPEN_STATES = ("bureau_review", "provider_review", "provider_approval")
+FILE_METHODS = (Method.FILE, Method.DB_SYNC)  # the data leaves the platform whole: the grade's export rule applies
+
+
+# --- grade protections on sharing (G1, SYS Art. 11) ---------------------------------------------
+# Each rule reads the grade in force of each item (``published_grade``) on every path that grants or
+# delivers: the request (who must approve it), the decision that grants (again, as grades may have changed
+# meanwhile), a re-grade reaching existing grants (``receivers``), and every file delivery or database sync.
+
+
+def _grades(resource: Resource) -> dict[str, Grade | None]:
+    return {i.column: i.published_grade for i in resource.items.select_related("published_grade")}
 
 
 def _shareable_items(resource: Resource) -> dict[str, str]:
     """Items that may leave the provider at all: core data stays in the trusted environment."""
     return {
         i.column: i.name for i in resource.items.select_related("published_grade")
-        if not (i.published_grade and i.published_grade.access == "sandbox_only")
+        if not (i.published_grade and i.published_grade.access == Grade.Access.SANDBOX_ONLY)
     }
+
+
+def _approval_reason(grade: Grade | None, method: str) -> str:
+    if grade is None:
+        return ""
+    if grade.access == Grade.Access.GRANT_WITH_APPROVAL:
+        return f"{grade.name}，{grade.get_access_display()}"
+    if method in FILE_METHODS and grade.export == Grade.Export.APPROVAL:
+        return f"{grade.name}，{grade.get_export_display()}"
+    return ""
+
+
+def approval_reasons(resource: Resource, items: list[str], method: str) -> list[str]:
+    """Why the provider must approve a request itself, whatever the entry's share type: an item whose grade
+    is used only with the provider's approval (important data: ``grant_with_approval``), or a file or
+    database-sync delivery of an item whose grade is exported only with approval (``export: approval``).
+    Empty when the share type alone decides who reviews."""
+    grades = _grades(resource)
+    return [f"{column}（{reason}）" for column in items if (reason := _approval_reason(grades.get(column), method))]
+
+
+def provider_approved(case: Case | None) -> bool:
+    """The provider took an approving decision on this share request (its timeline holds the step)."""
+    return case is not None and case.steps.filter(transition__in=PROVIDER_APPROVALS).exists()
+
+
+def export_approved(grant: Grant) -> bool:
+    """Export of an ``export: approval`` item is approved when the provider approved the request that
+    named the items and the method (file or database sync) — the provider's decision on a conditional
+    entry, or its approval before the bureau's review on an unconditional one. A grant passed on to a third
+    party with the provider's consent is no wider than the holder's own; backflow grants are API only."""
+    if grant.kind == Grant.Kind.REQUEST:
+        return grant.request_id is not None and provider_approved(grant.request.case)
+    if grant.kind == Grant.Kind.ONWARD:
+        onward = OnwardProvision.objects.select_related("grant__request__case").filter(derived=grant).first()
+        return onward is not None and export_approved(onward.grant)
+    return False
+
+
+def exportable_items(grant: Grant) -> list[str]:
+    """The granted items a file delivery or database sync may carry (G1 ``export``): never an item whose
+    grade prohibits export; an item exported only with approval when the export was approved (above).
+    Read from the grades in force at each delivery, so a re-grade reaches existing grants."""
+    grades = _grades(grant.resource)
+    approved = None
+    allowed = []
+    for column in grant.items:
+        rule = grades[column].export if grades.get(column) else Grade.Export.ALLOWED
+        if rule == Grade.Export.PROHIBITED:
+            continue
+        if rule == Grade.Export.APPROVAL:
+            approved = export_approved(grant) if approved is None else approved
+            if not approved:
+                continue
+        allowed.append(column)
+    return allowed
 
 
 def _check_request(actor: Actor, resource: Resource, *, scenario: str, basis: str, method: str, items: list[str],
@@ -61,6 +129,11 @@ def _check_request(actor: Actor, resource: Resource, *, scenario: str, basis: st
         unknown = [c for c in items if c not in shareable]
         if unknown:
             errors.setdefault("items", []).append(f"这些数据项不存在或不能共享：{'、'.join(unknown)}")
+        if method in FILE_METHODS:
+            grades = _grades(resource)
+            prohibited = [c for c in items if grades.get(c) and grades[c].export == Grade.Export.PROHIBITED]
+            if prohibited:
+                errors.setdefault("items", []).append(f"这些数据项的分级禁止导出，只能以接口方式共享：{'、'.join(prohibited)}")
     today = workdays.today()
     longest = add_months(today, int(rulebook.value("share.grant_months")))
     if valid_until is None or not today < valid_until <= longest:
@@ -78,7 +151,9 @@ def _check_request(actor: Actor, resource: Resource, *, scenario: str, basis: st
 def request_share(actor: Actor, resource: Resource, *, scenario: str, basis: str, method: str, items: list[str],
                   valid_until: dt.date, row_filter: dict | None = None) -> ShareRequest:
     """S3: an agency applies for data. Unconditional entries go to the bureau, conditional ones to the
-    provider; a not-shared entry cannot be applied for."""
+    provider; a not-shared entry cannot be applied for. When an item's grade asks for the provider's
+    approval (G1, see ``approval_reasons``), an unconditional request is approved by the provider first and
+    then reviewed by the bureau."""
     permissions.require(actor, "share.request", organisation=actor.organisation)
     fields = _check_request(actor, resource, scenario=scenario, basis=basis, method=method, items=items,
                             valid_until=valid_until, row_filter=row_filter or {})
@@ -87,19 +162,33 @@ def request_share(actor: Actor, resource: Resource, *, scenario: str, basis: str
     bureau = bureau_for(resource.provider.region)
     request = ShareRequest.objects.create(resource=resource, applicant=actor.organisation, requested_by=actor.user,
                                           share_type=resource.share_type, **fields)
-    unconditional = resource.share_type == Resource.ShareType.UNCONDITIONAL
+    if resource.share_type != Resource.ShareType.UNCONDITIONAL:
+        initial = "provider_review"  # SYS Art. 27(2)
+    elif approval_reasons(resource, fields["items"], fields["method"]):
+        initial = "provider_approval"  # G1: the provider approves before the bureau reviews (SYS Art. 11, 27(1))
+    else:
+        initial = "bureau_review"  # SYS Art. 27(1)
     request.case = open_case(
         actor, case_type="share_request", subject=request, title=f"{actor.organisation.name}申请共享“{resource.name}”",
         parties={"applicant": actor.organisation, "provider": resource.provider, "bureau": bureau},
-        initial="bureau_review" if unconditional else "provider_review", comment=fields["scenario"],
+        initial=initial, comment=fields["scenario"],
     )
     request.save(update_fields=["case"])
     return request
 
 
 def grant_from_case(actor: Actor, case: Case) -> Grant:
-    """Hook: the case reached "granted" — the applicant gets a grant for what it asked, no more."""
+    """Hook: the case reached "granted" — the applicant gets a grant for what it asked, no more. The grades
+    in force decide again here (an item may have been re-graded while the request waited): core data is
+    never granted, and what needs the provider's approval is not granted on the bureau's approval alone."""
     request = ShareRequest.objects.select_related("resource").get(pk=case.subject_id)
+    blocked = [c for c in request.items if c not in _shareable_items(request.resource)]
+    if blocked:
+        raise Conflict(f"这些数据项仅可在可信环境内使用，不能共享：{'、'.join(blocked)}", field="items", code="sandbox_only")
+    reasons = approval_reasons(request.resource, request.items, request.method)
+    if reasons and not provider_approved(case):
+        raise Conflict(f"须先经数据提供部门审批：{'、'.join(reasons)}（请转提供部门审批）", field="items",
+                       code="provider_approval_required")
     grant = Grant.objects.create(
         request=request, resource=request.resource, holder=request.applicant, items=request.items,
         row_filter=request.row_filter, method=request.method, purpose=request.scenario,
@@ -197,6 +286,10 @@ def _scope(actor: Actor, grant: Grant, *, fields, purpose, operation) -> query.S
         raise PermissionDenied(f"超出授权的数据项：{'、'.join(outside)}", field="fields", code="over_scope")
     if purpose is not None and purpose.strip() != grant.purpose:
         raise PermissionDenied("调用目的与授权的应用场景不符", field="purpose", code="over_purpose")
+    if operation in ("file", "sync"):  # G1: the whole view leaves the platform — the grades' export rule decides
+        fields = [f for f in exportable_items(grant) if not fields or f in fields]
+        if not fields:
+            raise PermissionDenied("授权的数据项按分级均不得以文件或库表方式导出", field="grant", code="export_prohibited")
     return query.Scope("grant", grant.purpose, columns=frozenset(fields or grant.items),
                        row_filter={k: tuple(v) for k, v in grant.row_filter.items()}, grant_ref=grant.ref)
 
@@ -474,7 +567,9 @@ def raise_dispute(actor: Actor, resource: Resource, *, subject: str, detail: str
 @service
 def backflow(actor: Actor, resource: Resource) -> Grant:
     """A7: a body of a county or district receives the city-level data about its region, without extra
-    conditions: a grant created by rule, limited to the rows of its region, with no review."""
+    conditions: a grant created by rule, limited to the rows of its region, with no review. SYS Art. 30
+    sets it without conditions, so no approval by grade is asked; core data still stays in the trusted
+    environment, and the grant is API only (no export)."""
     permissions.require(actor, "share.request", organisation=actor.organisation)
     spec = rulebook.current().backflow or {}
     region = actor.organisation.region

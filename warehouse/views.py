@@ -4,9 +4,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from catalog import exports
 from catalog import selectors as catalog_selectors
-from core import permissions
+from core import permissions, textfiles
 from core.errors import GongshuError
 from core.viewkit import actor_of
 
@@ -57,13 +56,14 @@ def batch_detail(request, batch_id: int):
 
 @login_required
 def batch_report(request, batch_id: int):
-    """A3: the error report — row, column, value, rule — as CSV that opens in Excel."""
+    """A3: the error report — row, column, value, rule — as CSV that opens in Excel (the values are the
+    provider's own bad input: formula-like text is neutralised)."""
     actor = actor_of(request)
     batch = selectors.access_batch(actor, batch_id)
     rows = [["行号", "数据项", "值", "规则", "说明", "状态"]] + [
         [i.row, i.column, i.value, i.rule, i.message, i.get_status_display()] for i in batch.issues.all()
     ]
-    response = HttpResponse(exports.csv_bytes(rows), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(textfiles.csv_bytes(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f"attachment; filename=batch-{batch.pk}-errors.csv"
     return response
 
