@@ -6,27 +6,22 @@ service function so that its writes are atomic and a refusal is itself audited a
 
 from __future__ import annotations
 
-import base64
 import contextvars
 import datetime as dt
 import functools
-import json
-import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from core import rawdb
-from core.actor import Actor, system_actor
-from core.errors import GongshuError
+from core import rawdb, rulebook
+from core.actor import Actor
+from core.errors import GongshuError, NotFound, PermissionDenied
 
-from . import chain
+from . import chain, checkpoints
+from .checkpoints import CheckpointError
 from .models import GENESIS, ChainHead, Event
 
 
@@ -153,7 +148,8 @@ class Verification:
     seconds: float
     first_bad_seq: int | None = None
     reason: str = ""
-    checkpoints: int = 0
+    checkpoint: dict | None = None  # the latest signed checkpoint the chain was compared with
+    since_checkpoint: int = 0  # events after it: the window no checkpoint anchors yet
 
     @property
     def rate(self) -> float:
@@ -183,173 +179,171 @@ def _walk(cursor, expected_prev: str, expected_seq: int, progress=None) -> tuple
     return count, expected_prev, None, ""
 
 
+def _walk_from(seq: int, prev_hash: str, progress=None) -> tuple[int, str, int | None, str]:
+    """Walk the events after ``seq`` (whose hash is ``prev_hash``) to the end of the table; from 0, every row
+    (one with a number below 1 is out of order too)."""
+    with connection.cursor() as cursor:
+        # Raw rows: the values exactly as stored, without the ORM's per-field conversions.
+        where = "WHERE seq > %s " if seq else ""
+        cursor.execute(f"SELECT {_COLUMNS} FROM audit_event {where}ORDER BY seq", [seq] if seq else None)
+        return _walk(cursor, prev_hash, seq + 1, progress)
+
+
 def _head() -> tuple[int, str]:
     head = ChainHead.objects.filter(pk=1).first()
     return (head.seq, head.hash) if head else (0, GENESIS)
 
 
+def _hash_at(seq: int) -> str | None:
+    return GENESIS if seq == 0 else Event.objects.filter(seq=seq).values_list("hash", flat=True).first()
+
+
+def checkpoint_interval() -> dt.timedelta:
+    # SYS Art. 60: the platform signs the chain's head this often (audit.checkpoint_minutes, set by the city)
+    return dt.timedelta(minutes=rulebook.value("audit.checkpoint_minutes"))
+
+
 def verify(*, progress=None) -> Verification:
-    """Recompute the whole chain; name the first event that was edited, deleted or moved."""
+    """Recompute the whole chain; name the first event that was edited, deleted or moved; then compare it with
+    the latest signed checkpoint outside the data directory, which must exist and be recent: without it a
+    careful rewrite (every later hash recomputed, the tail cut and the head rewritten) cannot be told."""
     started = time.perf_counter()
-    with connection.cursor() as cursor:
-        # Raw rows: the values exactly as stored, without the ORM's per-field conversions.
-        cursor.execute(f"SELECT {_COLUMNS} FROM audit_event ORDER BY seq")
-        count, last_hash, bad, reason = _walk(cursor, GENESIS, 1, progress)
+    count, last_hash, bad, reason = _walk_from(0, GENESIS, progress)
     if bad is not None:
         return Verification(False, count, time.perf_counter() - started, bad, reason)
     head_seq, head_hash = _head()
     if head_seq != count or head_hash != last_hash:
         return Verification(False, count, time.perf_counter() - started, count + 1 if head_seq > count else head_seq,
                             f"the chain ends at #{count} but its head records #{head_seq}: events were removed")
-    result = Verification(True, count, time.perf_counter() - started)
-    return _verify_checkpoints(result)
+    return _against_checkpoint(Verification(True, count, time.perf_counter() - started))
+
+
+def _against_checkpoint(result: Verification) -> Verification:
+    def failed(first_bad_seq, reason):
+        return Verification(False, result.count, result.seconds, first_bad_seq, reason)
+
+    try:
+        good, bad = checkpoints.load()
+        folder = checkpoints.directory()
+    except GongshuError as exc:
+        return failed(None, exc.message)
+    if bad:
+        return failed(None, f"checkpoint {bad[0].name} is not validly signed by this platform's key: refused")
+    good = [c for c in good if c.head() is not None]
+    if not good:
+        return failed(None, f"no signed checkpoint in {folder}: a rewritten chain could not be told from this one "
+                            "(the worker signs one every audit.checkpoint_minutes; `gongshu audit checkpoint`)")
+    latest = good[-1]
+    seq, head_hash = latest.head()
+    if seq > result.count:
+        return failed(result.count + 1, f"the signed checkpoint of {latest.at} records #{seq} but the chain ends at "
+                                        f"#{result.count}: events were removed")
+    if _hash_at(seq) != head_hash:
+        return failed(seq, f"event #{seq} differs from the signed checkpoint of {latest.at}: the chain was rewritten")
+    interval = checkpoint_interval()
+    allowed = interval + dt.timedelta(minutes=settings.GONGSHU_CHECKPOINT_GRACE_MINUTES)
+    if checkpoints.age(latest, timezone.now()) > allowed:
+        return failed(None, f"the latest checkpoint ({latest.at}, #{seq}) is older than the {int(interval.total_seconds() // 60)} min "
+                            f"interval plus {settings.GONGSHU_CHECKPOINT_GRACE_MINUTES} min grace: checkpoints stopped or were removed")
+    result.checkpoint, result.since_checkpoint = latest.summary(), result.count - seq
+    return result
 
 
 @dataclass
 class Proof:
     """That one event (a caller's receipt) is in the chain: its hash recomputes, and every event after it
-    links on to the current head; a signed checkpoint at or after it anchors it outside the database."""
+    links on to the current head; ``anchored`` when the latest signed checkpoint lies at or after it.
+    ``event`` (what happened, who, for whom) only for a reader entitled to it (``selectors.may_see_event``)."""
 
     seq: int
     hash: str
+    prev_hash: str
     ok: bool
     reason: str
     head_seq: int
     head_hash: str
+    anchored: bool = False
     checkpoint: dict | None = None
     event: dict | None = None
 
 
-def prove(seq: int, expected_hash: str | None = None) -> Proof:
+def prove(seq: int, expected_hash: str | None = None, *, actor: Actor | None = None) -> Proof:
+    """Inclusion of event ``seq`` for anyone; its content only if ``actor`` may see it (none without an actor).
+    An event that is not in the chain is NotFound."""
+    from .selectors import may_see_event
+
     event = Event.objects.filter(seq=seq).first()
-    head_seq, head_hash = _head()
     if event is None:
-        return Proof(seq, expected_hash or "", False, f"event #{seq} is not in the chain", head_seq, head_hash)
-    summary = {"action": event.action, "at": event.at.isoformat(), "organisation": event.organisation_name,
-               "actor": event.actor_name, "object": f"{event.object_type}:{event.object_id}", "outcome": event.outcome}
+        raise NotFound(f"审计事件 #{seq} 不在审计链中", field="seq")
+    head_seq, head_hash = _head()
+    content = None
+    if actor is not None and may_see_event(actor, event):
+        content = {"action": event.action, "at": event.at.isoformat(), "organisation": event.organisation_name,
+                   "actor": event.actor_name, "object": f"{event.object_type}:{event.object_id}",
+                   "outcome": event.outcome, "data": event.data}
+    proof = Proof(seq, event.hash, event.prev_hash, False, "", head_seq, head_hash, event=content)
     if expected_hash and expected_hash != event.hash:
-        return Proof(seq, event.hash, False, f"event #{seq} has hash {event.hash}, not the receipt's", head_seq, head_hash,
-                     event=summary)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_COLUMNS} FROM audit_event WHERE seq >= %s ORDER BY seq", [seq])
-        count, last_hash, bad, reason = _walk(cursor, event.prev_hash, seq)
-    ok = bad is None and seq + count - 1 == head_seq and last_hash == head_hash
-    if bad is None and not ok:
-        reason = f"the chain after #{seq} does not reach the head #{head_seq}"
-    anchor = None
-    for document in _checkpoints():
-        if document["seq"] >= seq:
-            anchor = {k: document[k] for k in ("seq", "head_hash", "at", "path")}
-            break
-    return Proof(seq, event.hash, ok, reason, head_seq, head_hash, anchor, summary)
+        proof.reason = f"event #{seq} has hash {event.hash}, not the receipt's"
+        return proof
+    count, last_hash, bad, reason = _walk_from(seq - 1, event.prev_hash)
+    proof.ok = bad is None and seq + count - 1 == head_seq and last_hash == head_hash
+    proof.reason = reason if bad is not None else ("" if proof.ok else f"the chain after #{seq} does not reach the head #{head_seq}")
+    try:
+        latest = checkpoints.latest()
+    except GongshuError:
+        latest = None
+    if latest is not None:
+        anchor_seq, anchor_hash = latest.head()
+        proof.checkpoint = {k: v for k, v in latest.summary().items() if k != "path"}
+        proof.anchored = proof.ok and anchor_seq >= seq and _hash_at(anchor_seq) == anchor_hash
+    return proof
 
 
-# --- checkpoints (signed anchors outside the database) ---------------------------------------
+# --- checkpoints (signed heads kept and published outside the data directory) -----------------
 
 
-def _key_path() -> Path:
-    return Path(settings.GONGSHU_KEY_DIR) / "audit-checkpoint-ed25519.pem"
+@service
+def checkpoint(actor: Actor, *, new_chain: bool = False) -> checkpoints.Checkpoint:
+    """Sign the chain's head and publish it outside the data directory, then record that as the next event
+    (so a checkpoint never covers its own event). Refuses to sign a chain that does not verify on from the
+    latest checkpoint: a rewrite is never blessed by the next scheduled signature. ``new_chain`` (an operator
+    starting over, e.g. the demo on a fresh database beside an earlier one's keys) signs a chain that shares
+    nothing with the latest checkpoint; the document names the checkpoint it supersedes. Run it outside any
+    transaction (the worker, the CLI and the demo loader do): it must sign committed events only."""
+    if not actor.is_system:
+        raise PermissionDenied("只有平台可以签发审计检查点", code="forbidden")
+    head_seq, head_hash = _head()
+    previous, supersedes, start = checkpoints.latest(), None, (0, GENESIS)
+    if previous is not None:
+        prev_seq, prev_hash = previous.head()
+        if prev_seq <= head_seq and _hash_at(prev_seq) == prev_hash:
+            start = (prev_seq, prev_hash)
+        elif new_chain:
+            supersedes = {k: v for k, v in previous.summary().items() if k != "path"}
+        else:
+            raise CheckpointError(f"审计链与 {previous.at} 的检查点（#{prev_seq}）不一致：审计记录已被改写或截断，拒绝签发检查点",
+                                  code="chain_rewritten")
+    count, last_hash, bad, reason = _walk_from(*start)
+    if bad is not None or start[0] + count != head_seq or last_hash != head_hash:
+        raise CheckpointError(f"审计链校验失败，拒绝签发检查点：{reason or '链尾与链头记录不符'}", code="chain_broken")
+    written = checkpoints.write(checkpoints.sign([(checkpoints.AUDIT_CHAIN, head_seq, head_hash)], at=timezone.now(),
+                                                 supersedes=supersedes))
+    document = written.document
+    record(actor, "audit.checkpoint", ("audit.checkpoint", head_seq),
+           detail={"chains": document["chains"], "at": document["at"], "key_id": document["signer"]["key_id"],
+                   "signature": document["signature"], "file": written.path.name,
+                   **({"supersedes": supersedes} if supersedes else {})})
+    return written
 
 
-def _signing_key() -> Ed25519PrivateKey:
-    path = _key_path()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
-
-
-def _checkpoint_dir() -> Path:
-    return Path(settings.GONGSHU_CHECKPOINT_DIR)
-
-
-def checkpoint(actor: Actor | None = None) -> dict:
-    """Sign the current head (seq, hash, time) and write it as a file outside the database."""
-    actor = actor or system_actor("cli")
-    head = ChainHead.objects.filter(pk=1).first()
-    payload = {
-        "seq": head.seq if head else 0,
-        "head_hash": head.hash if head else GENESIS,
-        "at": timezone.now().astimezone(dt.timezone.utc).isoformat(),
-        "algorithm": settings.GONGSHU_AUDIT_ALGORITHM,
-    }
-    signature = _signing_key().sign(chain.canonical(payload).encode())
-    document = {**payload, "signature": base64.b64encode(signature).decode()}
-    directory = _checkpoint_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"checkpoint-{payload['seq']:012d}-{int(time.time() * 1000)}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(document, ensure_ascii=False, indent=2))
-    os.replace(tmp, path)
-    record(actor, "audit.checkpoint", ("audit.checkpoint", payload["seq"]), detail={"head_hash": payload["head_hash"]})
-    return {**document, "path": str(path)}
-
-
-def _load_checkpoints() -> list[tuple[Path, dict, bool]]:
-    """Every checkpoint file: (path, payload, signature good), oldest first."""
-    directory = _checkpoint_dir()
-    files = sorted(directory.glob("checkpoint-*.json")) if directory.exists() else []
-    if not files:
-        return []
-    public_key = _signing_key().public_key()
-    loaded = []
-    for path in files:
-        document = json.loads(path.read_text())
-        payload = {k: document[k] for k in ("seq", "head_hash", "at", "algorithm")}
-        try:
-            public_key.verify(base64.b64decode(document["signature"]), chain.canonical(payload).encode())
-            good = True
-        except Exception:
-            good = False
-        loaded.append((path, payload, good))
-    return loaded
-
-
-def _checkpoints() -> list[dict]:
-    """Checkpoints that are signed and match the chain, by sequence number."""
-    loaded = [(path, payload) for path, payload, good in _load_checkpoints() if good and payload["seq"] > 0]
-    hashes = dict(Event.objects.filter(seq__in=[p["seq"] for _, p in loaded]).values_list("seq", "hash"))
-    return sorted(({**p, "path": str(path)} for path, p in loaded if hashes.get(p["seq"]) == p["head_hash"]),
-                  key=lambda p: p["seq"])
-
-
-def _verify_checkpoints(result: Verification) -> Verification:
-    wanted = []
-    for path, payload, good in _load_checkpoints():
-        if not good:
-            return Verification(False, result.count, result.seconds, None, f"checkpoint {path.name} has a bad signature")
-        wanted.append((path.name, payload))
-    if not wanted:
-        return result
-    seqs = [p["seq"] for _, p in wanted if p["seq"] > 0]
-    hashes_by_seq = dict(Event.objects.filter(seq__in=seqs).values_list("seq", "hash"))
-    for name, payload in wanted:
-        if payload["seq"] == 0:
-            continue
-        if payload["seq"] > result.count:
-            return Verification(False, result.count, result.seconds, result.count + 1,
-                                f"checkpoint {name} records #{payload['seq']} but the chain ends at #{result.count}")
-        if hashes_by_seq.get(payload["seq"]) != payload["head_hash"]:
-            return Verification(False, result.count, result.seconds, payload["seq"],
-                                f"event #{payload['seq']} differs from checkpoint {name}: the chain was rewritten")
-    result.checkpoints = len(wanted)
-    return result
+def checkpoint_if_due(actor: Actor) -> checkpoints.Checkpoint | None:
+    """The worker's job: a new checkpoint once the latest is audit.checkpoint_minutes old (or there is none)."""
+    latest = checkpoints.latest()
+    if latest is not None and checkpoints.age(latest, timezone.now()) < checkpoint_interval():
+        return None
+    return checkpoint(actor)
 
 
 def events_for(obj) -> models.QuerySet:
     object_type, object_id = _object_ref(obj)
     return Event.objects.filter(object_type=object_type, object_id=object_id).order_by("seq")
-
-
-def may_see_event(actor: Actor, seq: int) -> bool:
-    """An event's details are for the organisation that acted, and for those who oversee the audit trail."""
-    from core import permissions
-
-    if actor.is_system or permissions.can(actor, "audit.view", organisation=actor.organisation):
-        return True
-    return Event.objects.filter(seq=seq, organisation_id=actor.organisation.pk if actor.organisation else None).exists()

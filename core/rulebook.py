@@ -16,7 +16,7 @@ from django.conf import settings
 from .errors import GongshuError
 
 RULEBOOK_DIR = Path(__file__).resolve().parent.parent / "gongshu" / "rulebooks"
-UNITS = {"wd", "days", "months", "years", "count", "ratio", "percent"}
+UNITS = {"wd", "days", "months", "years", "minutes", "count", "ratio", "percent"}
 
 
 class RulebookError(GongshuError):

@@ -244,26 +244,40 @@ def audit():
 
 @audit.command("verify")
 def audit_verify():
-    """Recompute the chain; exit 1 naming the first bad event if anything was changed."""
+    """Recompute the chain and compare it with the latest signed checkpoint; exit 1 naming the first bad
+    event, or a missing, forged or stale checkpoint."""
     _django()
     from audit.services import verify
 
     result = verify()
     if not result.ok:
-        click.echo(f"BROKEN at event #{result.first_bad_seq}: {result.reason}")
+        where = f"BROKEN at event #{result.first_bad_seq}" if result.first_bad_seq is not None else "FAILED"
+        click.echo(f"{where}: {result.reason}")
         sys.exit(1)
+    cp = result.checkpoint
     click.echo(f"ok: {result.count} events verified in {result.seconds:.2f}s ({result.rate:,.0f}/s); "
-               f"{result.checkpoints} checkpoint(s) match")
+               f"signed checkpoint #{cp['seq']} of {cp['at']} (key {cp['key_id']}) matches; "
+               f"{result.since_checkpoint} event(s) since it, not yet anchored")
 
 
 @audit.command("checkpoint")
-def audit_checkpoint():
-    """Write a signed checkpoint (head hash, count, time) that later verifies check against."""
+@click.option("--new-chain", is_flag=True,
+              help="sign a chain that shares nothing with the latest checkpoint (a new installation beside old keys)")
+def audit_checkpoint(new_chain):
+    """Sign the chain's head and publish it outside the data directory (the worker does this every
+    audit.checkpoint_minutes); refused if the chain no longer matches the latest checkpoint."""
     _django()
     from audit.services import checkpoint
+    from core.actor import system_actor
+    from core.errors import GongshuError
 
-    doc = checkpoint()
-    click.echo(f"checkpoint #{doc['seq']} {doc['head_hash']} {doc['at']} -> {doc['path']}")
+    try:
+        written = checkpoint(system_actor("cli"), new_chain=new_chain)
+    except GongshuError as exc:
+        click.echo(f"REFUSED: {exc.message}", err=True)
+        sys.exit(1)
+    cp = written.summary()
+    click.echo(f"checkpoint #{cp['seq']} {cp['hash']} {cp['at']} key {cp['key_id']} -> {cp['path']}")
 
 
 @audit.command("prove")
@@ -273,15 +287,22 @@ def audit_prove(event, expected):
     """Show that EVENT (a receipt's event number) is in the chain and links on to the head."""
     _django()
     from audit.services import prove
+    from core.actor import system_actor
+    from core.errors import GongshuError
 
-    proof = prove(event, expected)
-    if proof.event:
-        click.echo(f"event #{proof.seq} {proof.hash}")
-        for key, value in proof.event.items():
-            click.echo(f"  {key}: {value}")
+    try:
+        proof = prove(event, expected, actor=system_actor("cli"))
+    except GongshuError as exc:
+        click.echo(f"NOT PROVEN: {exc.message}")
+        sys.exit(1)
+    click.echo(f"event #{proof.seq} {proof.hash} (after {proof.prev_hash})")
+    for key, value in (proof.event or {}).items():
+        click.echo(f"  {key}: {value}")
     click.echo(f"head #{proof.head_seq} {proof.head_hash}")
-    if proof.checkpoint:
-        click.echo(f"anchored by signed checkpoint #{proof.checkpoint['seq']} ({proof.checkpoint['at']}) {proof.checkpoint['path']}")
+    if proof.anchored:
+        click.echo(f"anchored by signed checkpoint #{proof.checkpoint['seq']} ({proof.checkpoint['at']}, key {proof.checkpoint['key_id']})")
+    elif proof.checkpoint:
+        click.echo(f"after the latest signed checkpoint #{proof.checkpoint['seq']} ({proof.checkpoint['at']}): not yet anchored")
     if not proof.ok:
         click.echo(f"NOT PROVEN: {proof.reason}")
         sys.exit(1)

@@ -509,6 +509,10 @@ def load(echo=print) -> str:
     _ingest(rows, echo)
     _sharing(orgs, echo)
     _ensure_bases(_reviewers(orgs), echo)
+    from audit.services import checkpoint
+
+    written = checkpoint(actor, new_chain=True)  # SEC2: the demo's chain is anchored outside the data directory
+    echo(f"audit checkpoint #{written.head()[0]} signed -> {written.path}")
     return summary()
 
 

@@ -58,6 +58,20 @@ def copy_usage_logs() -> str:
     return f"{catch_up()} usage log row(s) copied from the audit chain"
 
 
+def checkpoint_audit() -> str:
+    from audit.services import checkpoint_if_due
+    from core.actor import system_actor
+    from core.errors import GongshuError
+
+    try:
+        written = checkpoint_if_due(system_actor("system"))  # throttled by the rulebook's audit.checkpoint_minutes
+    except GongshuError as exc:  # audited as a refusal; verify fails until someone looks
+        return f"checkpoint REFUSED: {exc.message}"
+    if written is None:
+        return "0 checkpoints due"
+    return f"checkpoint #{written.head()[0]} signed -> {written.path}"
+
+
 def encrypt_pending() -> str:
     from core.actor import system_actor
     from warehouse.regrade import encrypt_pending
@@ -74,7 +88,8 @@ def run_uploads() -> str:
 SCHEDULE = [("run_extractions", run_extractions), ("refresh_bases", refresh_bases), ("raise_overdue", raise_overdue),
             ("flag_stale_data", flag_stale_data), ("purge_usage_logs", purge_usage_logs),
             ("review_grant_use", review_grant_use), ("reevaluate_conditional_entries", reevaluate_conditional_entries),
-            ("encrypt_pending", encrypt_pending)]
+            ("encrypt_pending", encrypt_pending),
+            ("checkpoint_audit", checkpoint_audit)]  # last: it signs the head the jobs before it extended
 QUEUED = [("run_uploads", run_uploads), ("copy_usage_logs", copy_usage_logs)]
 QUIET = {"copy_usage_logs"}  # runs on every poll under load: not worth a line each time
 

@@ -1,31 +1,26 @@
 """SEC1, SEC2: every action lands in a tamper-evident SM3 hash chain; verify names the first bad event."""
 
-import json
-
 import pytest
 from click.testing import CliRunner
 from django.db import DatabaseError, connection, transaction
 
-from audit import chain, guards
-from audit.models import ChainHead, Event
+from audit import chain
+from audit.models import Event
 from audit.services import checkpoint, record, verify
 from catalog.services import draft_resource
 from core.actor import system_actor
 from gongshu.cli import main
 
+from .attacks import as_attacker as _as_attacker
+from .attacks import nth_seq as _seq_of
+
 pytestmark = pytest.mark.django_db
 
 
-def _as_attacker(*statements):
-    """What someone with database access does: drop the guard triggers and rewrite rows."""
-    guards.remove(connection)
-    with connection.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
-
-
-def _seq_of(n):
-    return Event.objects.order_by("seq").values_list("seq", flat=True)[n]
+@pytest.fixture
+def signed():
+    """A signed checkpoint of the chain as it is (verify fails without one: see test_checkpoints)."""
+    return checkpoint(system_actor("cli"))
 
 
 def test_sm3_is_the_national_algorithm_gb_t_32905():
@@ -44,7 +39,7 @@ def test_a_service_write_appends_who_what_for_whom(city):
     assert event.prev_hash == Event.objects.get(seq=event.seq - 1).hash
 
 
-def test_intact_chain_verifies():
+def test_intact_chain_verifies(signed):
     result = verify()
     assert result.ok, result.reason
     assert result.count == Event.objects.count() > 100
@@ -96,64 +91,21 @@ def test_the_application_has_no_update_or_delete_path():
         Event.objects.all().delete()
 
 
-def test_the_database_refuses_update_and_delete():
+def test_the_database_refuses_update_and_delete(signed):
     for sql in ("UPDATE audit_event SET actor_name = 'x'", "DELETE FROM audit_event"):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
     assert verify().ok
 
 
-def _rewrite_consistently(from_seq):
-    """A careful attacker edits one event and recomputes every hash after it, and the head."""
-    rows = list(Event.objects.filter(seq__gte=from_seq).order_by("seq").values())
-    prev = Event.objects.get(seq=from_seq - 1).hash
-    statements = []
-    for i, row in enumerate(rows):
-        if i == 0:
-            row["actor_name"] = "mallory"
-        row["prev_hash"] = prev
-        row["hash"] = chain.event_hash(row)
-        prev = row["hash"]
-        statements.append(("UPDATE audit_event SET actor_name = %s, prev_hash = %s, hash = %s WHERE seq = %s",
-                           [row["actor_name"], row["prev_hash"], row["hash"], row["seq"]]))
-    statements.append(("UPDATE audit_chainhead SET hash = %s WHERE id = 1", [prev]))
-    _as_attacker(*statements)
-
-
-def test_without_a_checkpoint_a_consistent_rewrite_is_invisible():
-    """Why checkpoints exist: the chain alone cannot tell a full, careful rewrite (next test)."""
-    _rewrite_consistently(_seq_of(5))
-    assert verify().ok
-
-
-def test_checkpoint_catches_a_later_rewrite():
-    doc = checkpoint()
-    assert verify().ok and verify().checkpoints == 1
-    _rewrite_consistently(_seq_of(5))
-    result = verify()
-    assert not result.ok
-    assert result.first_bad_seq == doc["seq"]
-    assert "checkpoint" in result.reason
-
-
-def test_forged_checkpoint_signature_is_detected(settings):
-    doc = checkpoint()
-    path = doc["path"]
-    data = json.loads(open(path).read())
-    data["seq"] = data["seq"] - 1
-    open(path, "w").write(json.dumps(data))
-    result = verify()
-    assert not result.ok and "signature" in result.reason
-
-
-def test_sha256_is_selectable_and_the_mixed_chain_verifies(settings):
+def test_sha256_is_selectable_and_the_mixed_chain_verifies(settings, signed):
     settings.GONGSHU_AUDIT_ALGORITHM = "sha256"
     event = record(system_actor(), "test.sha256")
     assert event.algorithm == "sha256" and len(event.hash) == 64
     assert verify().ok
 
 
-def test_cli_verify_exit_codes():
+def test_cli_verify_exit_codes(signed):
     runner = CliRunner()
     ok = runner.invoke(main, ["audit", "verify"])
     assert ok.exit_code == 0, ok.output
@@ -163,14 +115,3 @@ def test_cli_verify_exit_codes():
     bad = runner.invoke(main, ["audit", "verify"])
     assert bad.exit_code == 1
     assert f"BROKEN at event #{target}" in bad.output
-
-
-def test_cli_checkpoint_writes_a_signed_file(settings):
-    result = CliRunner().invoke(main, ["audit", "checkpoint"])
-    assert result.exit_code == 0
-    head = ChainHead.objects.get(pk=1)
-    files = list(settings.GONGSHU_CHECKPOINT_DIR.glob("checkpoint-*.json"))
-    assert len(files) == 1
-    data = json.loads(files[0].read_text())
-    assert data["seq"] == head.seq - 1  # the checkpoint action itself is the next event
-    assert data["signature"]

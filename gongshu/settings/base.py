@@ -1,4 +1,6 @@
 import os
+from pathlib import Path
+
 import dj_database_url
 
 from .env import DATA_DIR, KEY_DIR, REPO_DIR, env, env_bool, env_int, secret_key
@@ -106,7 +108,10 @@ LOGOUT_REDIRECT_URL = "login"
 # Gongshu's own settings.
 GONGSHU_RULEBOOK = env("GONGSHU_RULEBOOK", "shuangyashan")
 GONGSHU_AUDIT_ALGORITHM = env("GONGSHU_AUDIT_ALGORITHM", "sm3")  # SEC3: national algorithm by default
-GONGSHU_CHECKPOINT_DIR = DATA_DIR / "audit" / "checkpoints"
+# Signed audit checkpoints are kept and published outside the data directory (beside the keys by default,
+# or a witness directory others can poll); one inside the data directory is refused at every use.
+GONGSHU_CHECKPOINT_DIR = Path(env("GONGSHU_CHECKPOINT_DIR", str(KEY_DIR / "audit-checkpoints"))).absolute()
+GONGSHU_CHECKPOINT_GRACE_MINUTES = env_int("GONGSHU_CHECKPOINT_GRACE_MINUTES", 30)  # past the rulebook interval, verify calls the latest stale
 GONGSHU_WAREHOUSE_DIR = DATA_DIR / "warehouse"
 GONGSHU_MAX_UPLOAD_BYTES = env_int("GONGSHU_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 GONGSHU_KEY_WRAP = env("GONGSHU_KEY_WRAP", "sm4-gcm")  # or aes-gcm
