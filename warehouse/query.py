@@ -1,8 +1,9 @@
 """The one query path (DESIGN rule 3): every read of data goes through ``run``.
 
 It resolves what the actor may see (scope), checks the SQL, builds the masked, row-filtered view the
-query sees, runs it on the engine, and writes the usage log (A6) and an audit event whose id and hash
-are the caller's receipt.
+query sees, runs it on the engine within the limits of ``warehouse.limits``, and writes the usage log
+(A6) and an audit event whose id and hash are the caller's receipt. How much that event says follows the
+grades of the items read (G1 ``log_detail``); a run refused for a limit is audited too.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import numpy as np
 import pyarrow as pa
 from django.conf import settings
 
-from audit.services import record
+from audit.services import record, record_refusal
 from catalog.models import Resource
 from core import permissions, rawdb
 from core.actor import Actor
-from core.errors import NotFound, PermissionDenied, ValidationFailed
+from core.errors import GongshuError, NotFound, PermissionDenied, ValidationFailed
 
-from . import crypto, engines, lookup, masking, policy, storage, usage
+from . import crypto, engines, limits, lookup, masking, policy, storage, usage
 from .models import Snapshot
 
 MAX_ROWS = 10_000
@@ -101,13 +102,23 @@ class _Item:
     is_key: bool
     access: str | None
     masking: str | None
+    log_detail: str | None
+
+
+@dataclass(frozen=True)
+class _View:
+    """What one kind of scope sees of an entry: (column, mask) of each visible item, and whether its reads
+    are logged in full: the highest ``log_detail`` of those items' grades (G1); an ungraded item counts as full."""
+
+    items: tuple[tuple[str, masking.Mask], ...]
+    full_log: bool
 
 
 @dataclass
 class _Policy:
     at: float
     items: tuple[_Item, ...]
-    visible: dict = field(default_factory=dict)  # (columns, scope kind, masked) -> ((column, mask), ...)
+    visible: dict = field(default_factory=dict)  # (columns, scope kind, masked) -> _View
 
 
 _policies: dict[tuple[int, dt.datetime], _Policy] = {}
@@ -122,27 +133,30 @@ def _policy(resource: Resource) -> _Policy:
     now = time.monotonic()
     if hit is not None and now - hit.at < settings.GONGSHU_POLICY_CACHE_SECONDS:
         return hit
-    items = tuple(
-        _Item(i.column, i.data_type, i.sensitivity, i.is_key,
-              i.published_grade.access if i.published_grade else None, i.published_grade.masking if i.published_grade else None)
-        for i in resource.items.select_related("published_grade").order_by("position")
-    )
+    items = tuple(_item(i) for i in resource.items.select_related("published_grade").order_by("position"))
     if len(_policies) > 4096:
         _policies.clear()
     _policies[key] = _Policy(now, items)
     return _policies[key]
 
 
+def _item(item) -> _Item:
+    grade = item.published_grade
+    if grade is None:
+        return _Item(item.column, item.data_type, item.sensitivity, item.is_key, None, None, None)
+    return _Item(item.column, item.data_type, item.sensitivity, item.is_key, grade.access, grade.masking, grade.log_detail)
+
+
 def _items(resource: Resource) -> tuple[_Item, ...]:
     return _policy(resource).items
 
 
-def _visible_items(resource: Resource, scope: Scope) -> tuple[tuple[str, masking.Mask], ...]:
-    """(column, mask) for each item the scope may see; dropped items are left out."""
+def _view(resource: Resource, scope: Scope) -> _View:
+    """The items the scope may see with their masks (dropped items left out), and how reads are logged."""
     policy = _policy(resource)
     memo = (scope.columns, scope.kind, scope.mask)
     if memo not in policy.visible:
-        out = []
+        out, full_log = [], False
         for item in policy.items:
             if scope.columns is not None and item.column not in scope.columns:
                 continue
@@ -151,7 +165,8 @@ def _visible_items(resource: Resource, scope: Scope) -> tuple[tuple[str, masking
             mask = masking.mask_for(item.masking if scope.mask else None, item.sensitivity, item.data_type)
             if not mask.drops:
                 out.append((item.column, mask))
-        policy.visible[memo] = tuple(out)
+                full_log = full_log or item.log_detail != "summary"
+        policy.visible[memo] = _View(tuple(out), full_log)
     return policy.visible[memo]
 
 
@@ -181,8 +196,8 @@ def run(
     per-record lookup); ``sql`` runs over the masked view ``data``; ``export``: a file delivery of the whole
     view (up to GONGSHU_EXPORT_MAX_ROWS)."""
     snapshot = snapshot_of(resource, as_of)
-    visible = _visible_items(resource, scope)
-    visible_columns = {c for c, _ in visible}
+    view = _view(resource, scope)
+    visible_columns = {c for c, _ in view.items}
     filters = {k: ([v] if isinstance(v, str) else list(v)) for k, v in (filters or {}).items()}
     keys = {i.column for i in _items(resource) if i.is_key} | set(scope.row_filter)
     for column in filters:
@@ -193,15 +208,18 @@ def run(
         raise ValidationFailed(f"返回行数须在 1 到 {most} 之间", field="limit")
     tree = policy.check(sql, columns=visible_columns) if sql else None
     try:
-        if tree is None and visible and _is_key_lookup(snapshot, filters):
-            columns, rows = _lookup(snapshot, filters, scope, visible, limit)
+        if tree is None and view.items and _is_key_lookup(snapshot, filters):
+            columns, rows = _lookup(snapshot, filters, scope, view.items, limit)
         else:
-            columns, rows = _on_engine(resource, snapshot, scope, visible, tree, filters, limit, engine)
+            columns, rows = _on_engine(resource, snapshot, scope, view.items, tree, filters, limit, engine)
+    except (limits.QueryLimit, limits.EngineBusy) as exc:  # refused for a limit: nothing returned, the attempt audited
+        record_refusal(actor, usage.ACTION, exc, resource, detail=_detail(actor, snapshot, scope, view, sql, filters, channel))
+        raise
+    except GongshuError:
+        raise
     except Exception as exc:  # an engine's own error on a query the policy let through (bad types, …)
-        if isinstance(exc, (PermissionDenied, ValidationFailed)):
-            raise
         raise ValidationFailed(f"查询执行失败：{str(exc).splitlines()[0][:200]}", field="sql", code="sql_error") from None
-    event = _log(actor, resource, snapshot, scope, columns, len(rows), sql or _describe(filters), channel)
+    event = _log(actor, resource, _detail(actor, snapshot, scope, view, sql, filters, channel, (columns, len(rows))))
     return Result(columns, rows, snapshot, event.seq, event.hash)
 
 
@@ -227,14 +245,19 @@ def _lookup(snapshot, filters, scope, visible, limit) -> tuple[list[str], list[t
 
 
 def _on_engine(resource, snapshot, scope, visible, tree, filters, limit, engine) -> tuple[list[str], list[tuple]]:
-    """Everything else runs on the engine over the masked, row-filtered view ``data``."""
+    """Everything else runs on the engine over the masked, row-filtered view ``data``, within the limits:
+    the decrypted Arrow input is counted against the memory limit before anything is decrypted (Spark
+    reads a plain snapshot itself, into its own memory), then the run waits for an engine slot."""
     where, params = _where({**filters, **{k: list(v) for k, v in scope.row_filter.items()}})
     projection = ", ".join(f"{mask.sql(column)} AS {masking._q(column)}" for column, mask in visible) or "NULL AS nothing"
     outer = tree.sql(dialect="duckdb") if tree is not None else "SELECT * FROM data"
     sql = f"WITH data AS (SELECT {projection} FROM raw{where}) SELECT * FROM ({outer}) AS q LIMIT {int(limit)}"
-    return engines.ENGINES[engine or engine_for(resource)](
-        storage.absolute(snapshot.path), encrypted=snapshot.encrypted, sql=sql, params=params,
-    )
+    name, path = engine or engine_for(resource), storage.absolute(snapshot.path)
+    read = {column for column, _ in visible} | set(filters) | set(scope.row_filter)
+    arrow = name == "duckdb" or snapshot.encrypted
+    budget = limits.budget(limits.input_bytes(path, encrypted=snapshot.encrypted, rows=snapshot.row_count, columns=read) if arrow else 0)
+    with limits.slot():
+        return engines.ENGINES[name](path, encrypted=snapshot.encrypted, sql=sql, params=params, budget=budget)
 
 
 def engine_for(resource: Resource) -> str:
@@ -249,14 +272,27 @@ def _describe(filters: dict) -> str:
     return "lookup " + ", ".join(f"{k}=?" for k in filters) if filters else "scan"
 
 
-def _log(actor, resource, snapshot, scope, columns, row_count, query, channel):
+def _detail(actor, snapshot, scope, view, sql, filters, channel, answer=None) -> dict:
+    """What the audit event of a read says (``answer``: its columns and row count; none for a refused run),
+    by the grades of the items read (G1 ``log_detail``): ``full`` names the items returned, the query as
+    written and the record keys looked up; ``summary`` only counts and the kind of read. ``items`` stays a
+    list (empty for a summary): the usage log (A6) copies it."""
+    full = view.full_log
+    detail = {"snapshot": snapshot.version, "snapshot_id": snapshot.pk, "scope": scope.kind, "purpose": scope.purpose,
+              "grant": scope.grant_ref, "channel": channel or actor.channel, "log_detail": "full" if full else "summary",
+              "query": (sql or _describe(filters))[:2000] if full else "sql" if sql else "lookup" if filters else "scan"}
+    if full and filters:
+        detail["keys"] = filters
+    if answer is not None:
+        columns, rows = answer
+        detail.update({"items": columns} if full else {"items": [], "item_count": len(columns)}, rows=rows)
+    return detail
+
+
+def _log(actor, resource, detail):
     """The audit event of one read: the caller's receipt, and the record the usage log (A6) is copied from
     (``warehouse.usage``). One insert on every lookup of the sharing API."""
-    return record(actor, usage.ACTION, resource, detail={
-        "snapshot": snapshot.version, "snapshot_id": snapshot.pk, "scope": scope.kind, "purpose": scope.purpose,
-        "grant": scope.grant_ref, "items": columns, "rows": row_count, "channel": channel or actor.channel,
-        "query": query[:2000],
-    })
+    return record(actor, usage.ACTION, resource, detail=detail)
 
 
 def arrow_of(snapshot: Snapshot) -> pa.Table:

@@ -121,7 +121,23 @@ GONGSHU_INGEST_THREADS = env_int("GONGSHU_INGEST_THREADS", min(os.cpu_count() or
 GONGSHU_INSTANCE_NAME = env("GONGSHU_INSTANCE_NAME", "shuangyashan")  # this instance, as its federation peers know it
 GONGSHU_EXPORT_MAX_ROWS = env_int("GONGSHU_EXPORT_MAX_ROWS", 1_000_000)  # a file or sync delivery of a granted view
 GONGSHU_POLICY_CACHE_SECONDS = env_int("GONGSHU_POLICY_CACHE_SECONDS", 5)
+# Limits of one engine run on the query path (platform defaults; warehouse/limits.py). The time limit stays
+# well under gunicorn's worker timeout (30 s); the memory counts the decrypted Arrow input too. At most
+# GONGSHU_QUERY_CONCURRENCY runs at once on this machine (all processes of this data directory): with the
+# default 1 and `gongshu serve --workers 2`, one worker is always free. A run that finds every slot taken
+# waits up to GONGSHU_QUERY_QUEUE_SECONDS, then is refused (engine_busy, 503 + Retry-After).
+GONGSHU_QUERY_TIMEOUT_SECONDS = float(env("GONGSHU_QUERY_TIMEOUT_SECONDS", "10"))
+GONGSHU_QUERY_MEMORY_MB = env_int("GONGSHU_QUERY_MEMORY_MB", 1024)
+GONGSHU_QUERY_THREADS = env_int("GONGSHU_QUERY_THREADS", 2)
+GONGSHU_QUERY_CONCURRENCY = env_int("GONGSHU_QUERY_CONCURRENCY", 1)
+GONGSHU_QUERY_QUEUE_SECONDS = float(env("GONGSHU_QUERY_QUEUE_SECONDS", "2"))
+GONGSHU_QUERY_MAX_RELATIONS = env_int("GONGSHU_QUERY_MAX_RELATIONS", 4)  # tables named in one query (data, its CTEs, each use)
 GONGSHU_BATCH_STALE_MINUTES = env_int("GONGSHU_BATCH_STALE_MINUTES", 60)
+# Database extraction (A1): SQLite source files only under this directory, which must lie outside the data
+# and key directories (checked by `manage.py check` and at every use); PostgreSQL sources time-limited.
+GONGSHU_IMPORT_DIR = Path(env("GONGSHU_IMPORT_DIR", str(DATA_DIR.parent / (DATA_DIR.name + "-import")))).absolute()
+GONGSHU_EXTRACT_CONNECT_TIMEOUT = env_int("GONGSHU_EXTRACT_CONNECT_TIMEOUT", 10)  # seconds
+GONGSHU_EXTRACT_STATEMENT_TIMEOUT = env_int("GONGSHU_EXTRACT_STATEMENT_TIMEOUT", 600)  # seconds per read
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 GONGSHU_WORKER_INTERVAL = env_int("GONGSHU_WORKER_INTERVAL", 300)
