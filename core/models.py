@@ -248,3 +248,17 @@ class ApiToken(BaseModel):
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
 
+
+class RateCount(models.Model):
+    """How often one key (a client address, a token, later a quota) was used in one fixed window, summed over
+    every process (``core.ratelimit``). A tally (a count kept for a report, e.g. unauthenticated refusals) stays
+    until its report takes it; other rows are removed once their window has ended."""
+
+    name = models.CharField(max_length=200)
+    window_start = models.BigIntegerField()  # Unix seconds
+    ends_at = models.BigIntegerField(db_index=True)  # Unix seconds
+    count = models.BigIntegerField(default=0)
+    tally = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "window_start"], name="ratecount_window")]

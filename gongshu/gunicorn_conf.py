@@ -17,3 +17,20 @@ def post_worker_init(worker):
     marker = os.environ.get("GONGSHU_WARM_MARKER_DIR")
     if marker:  # the bench waits until every worker is ready
         open(os.path.join(marker, f"warm-{os.getpid()}"), "w").close()
+
+
+def worker_exit(server, worker):
+    from core import ratelimit
+
+    ratelimit.flush()  # a stopping worker's last counts reach the shared table
+
+
+def _timeout() -> int:
+    """A worker is killed only well after an engine run's own time limit has refused the query."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gongshu.settings")
+    from django.conf import settings
+
+    return int(settings.GONGSHU_QUERY_TIMEOUT_SECONDS) + 20
+
+
+timeout = _timeout()

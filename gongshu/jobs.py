@@ -72,6 +72,19 @@ def checkpoint_audit() -> str:
     return f"checkpoint #{written.head()[0]} signed -> {written.path}"
 
 
+def fail_stale_batches() -> str:
+    from core.actor import system_actor
+    from warehouse.services import fail_stale_batches
+
+    return f"{len(fail_stale_batches(system_actor('worker')))} interrupted batch(es) refused"
+
+
+def audit_refusals() -> str:
+    from core.auth import audit_refusals
+
+    return f"{audit_refusals()} refusal count(s) audited"
+
+
 def encrypt_pending() -> str:
     from core.actor import system_actor
     from warehouse.regrade import encrypt_pending
@@ -89,8 +102,9 @@ SCHEDULE = [("run_extractions", run_extractions), ("refresh_bases", refresh_base
             ("flag_stale_data", flag_stale_data), ("purge_usage_logs", purge_usage_logs),
             ("review_grant_use", review_grant_use), ("reevaluate_conditional_entries", reevaluate_conditional_entries),
             ("encrypt_pending", encrypt_pending),
+            ("fail_stale_batches", fail_stale_batches),
             ("checkpoint_audit", checkpoint_audit)]  # last: it signs the head the jobs before it extended
-QUEUED = [("run_uploads", run_uploads), ("copy_usage_logs", copy_usage_logs)]
+QUEUED = [("run_uploads", run_uploads), ("copy_usage_logs", copy_usage_logs), ("audit_refusals", audit_refusals)]
 QUIET = {"copy_usage_logs"}  # runs on every poll under load: not worth a line each time
 
 

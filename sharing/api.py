@@ -108,12 +108,32 @@ class CallOut(Schema):
 
 class QueryIn(Schema):
     sql: str = Field(description="a SELECT over the table `data` (the granted, masked view)")
-    purpose: str | None = None
+    purpose: str | None = Field(None, description="required: the declared purpose, the grant's scenario")
     limit: int = 100
 
 
 class RevokeIn(Schema):
     reason: str
+
+
+def declared_purpose(value: str | None) -> str:
+    """Every call on a grant declares its purpose (S7, SYS Art. 31: over-purpose use is misuse); a call
+    without one is refused before anything is read or counted."""
+    if not (value or "").strip():
+        raise ValidationFailed("请说明调用目的（授权的应用场景）", field="purpose", code="purpose_required")
+    return value.strip()
+
+
+def lookup_filters(actor, ref: str, params, *, exclude: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The keys a per-record lookup asks for: every query parameter but the reserved ones. A lookup with no
+    key is refused with the entry's key named (it would otherwise answer the first rows of the view)."""
+    filters = {k: v for k, v in params.items() if k not in RESERVED and k not in exclude}
+    if not any(v.strip() for v in filters.values()):
+        grant = selectors.access_grant(actor, ref)  # not the holder's: a 404, and no key name given away
+        keys = [i.column for i in grant.resource.items.filter(is_key=True).order_by("position")] or list(grant.row_filter)
+        key = keys[0] if keys else "key"
+        raise ValidationFailed(f"请给出要查询的主键：?{key}=…（按主键逐条查询；批量请用 /query）", field=key, code="key_required")
+    return filters
 
 
 def answer(ref, result) -> dict:
@@ -165,40 +185,41 @@ def revoke(request, ref: str, payload: RevokeIn):
     return services.revoke_grant(request.actor, selectors.access_grant(request.actor, ref), reason=payload.reason)
 
 
-def _query_param(name: str, description: str, schema: dict) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+def _query_param(name: str, description: str, schema: dict, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 
 
 # The per-record lookup is the busiest route: its query string is read once, here, instead of through a
 # parameter model (a pydantic model per call); the parameters are documented here for OpenAPI.
 _RECORDS_PARAMETERS = [
-    _query_param("citizen_id", "the key to look up (any key item of the entry: the parameter is its column)",
+    _query_param("citizen_id", "required: the key to look up (any key item of the entry: the parameter is its column)",
                  {"type": "string"}),
     _query_param("fields", "granted items to return, comma-separated (default: all granted items)", {"type": "string"}),
-    _query_param("purpose", "the declared purpose; must be the grant's scenario", {"type": "string"}),
+    _query_param("purpose", "the declared purpose; must be the grant's scenario", {"type": "string"}, required=True),
     _query_param("limit", "most rows to return", {"type": "integer", "default": 100}),
 ]
 
 
 @router.get("/{ref}/records", response=CallOut, openapi_extra={"parameters": _RECORDS_PARAMETERS})
 def records(request, ref: str, response: HttpResponse):
-    """S4 per-record lookup, e.g. `?citizen_id=…`: restricted to the grant, masked by grade, logged,
-    answered with a receipt. Any other query parameter is a key to look up."""
+    """S4 per-record lookup, e.g. `?citizen_id=…&purpose=…`: restricted to the grant, masked by grade, logged,
+    answered with a receipt. Any other query parameter is a key to look up; a purpose and a key are required."""
     params = request.GET
+    purpose = declared_purpose(params.get("purpose"))
     limit = params.get("limit", "100")
     if not limit.isdigit():
         raise ValidationFailed("返回行数须为整数", field="limit")
-    filters = {k: v for k, v in params.items() if k not in RESERVED}
+    filters = lookup_filters(request.actor, ref, params)
     fields = params.get("fields")
     result = services.call(request.actor, ref, filters=filters, fields=fields.split(",") if fields else None,
-                           purpose=params.get("purpose"), limit=int(limit), operation="lookup")
+                           purpose=purpose, limit=int(limit), operation="lookup")
     return answered(request, ref, result, response)
 
 
 @router.post("/{ref}/query", response=CallOut, auth=TokenAuth(reads=True))
 def batch_query(request, ref: str, payload: QueryIn, response: HttpResponse):
     """S4 batch query: SQL over the granted, masked view only."""
-    result = services.call(request.actor, ref, sql=payload.sql, purpose=payload.purpose, limit=payload.limit,
+    result = services.call(request.actor, ref, sql=payload.sql, purpose=declared_purpose(payload.purpose), limit=payload.limit,
                            operation="query")
     return answered(request, ref, result, response)
 
@@ -281,10 +302,10 @@ def create_backflow(request, payload: BackflowIn):
 
 
 @router.get("/{ref}/delivery")
-def delivery(request, ref: str, format: str = "csv", since: int | None = None):
+def delivery(request, ref: str, purpose: str | None = None, format: str = "csv", since: int | None = None):
     """S4 file delivery and database sync: the whole granted view (items, rows, masks), never more, as CSV
-    (a file) or JSON Lines (for the holder's sync job; ``since`` = the snapshot it already has). The
-    receipt is in the X-Gongshu-Receipt headers."""
+    (a file) or JSON Lines (for the holder's sync job; ``since`` = the snapshot it already has), for the
+    declared ``purpose`` (required: the grant's scenario). The receipt is in the X-Gongshu-Receipt headers."""
     import json
 
     from django.http import HttpResponse
@@ -292,6 +313,7 @@ def delivery(request, ref: str, format: str = "csv", since: int | None = None):
     from catalog.exports import csv_bytes
     from core.errors import ValidationFailed
 
+    purpose = declared_purpose(purpose)
     if format not in ("csv", "jsonl"):
         raise ValidationFailed("格式须为 csv 或 jsonl", field="format")
     grant = selectors.access_grant(request.actor, ref)
@@ -302,7 +324,7 @@ def delivery(request, ref: str, format: str = "csv", since: int | None = None):
             response = HttpResponse(status=204)
             response["X-Gongshu-Snapshot"] = str(since)
             return response
-    result = services.call(request.actor, ref, operation="sync" if grant.method == "db_sync" else "file")
+    result = services.call(request.actor, ref, purpose=purpose, operation="sync" if grant.method == "db_sync" else "file")
     if format == "csv":
         body, kind = csv_bytes([result.columns] + [list(r) for r in result.rows]), "text/csv; charset=utf-8"
     else:
@@ -357,13 +379,16 @@ def forward(request, payload: RemoteIn):
 
 @router.get("/remote/requests/{remote_id}/records")
 def remote_records(request, remote_id: int):
-    """S9: a lookup on the upper instance's grant; both instances log it, both receipts come back."""
+    """S9: a lookup on the upper instance's grant, ``?<key>=…&purpose=…`` (the scenario applied for); both
+    instances log it, both receipts come back."""
     from . import federation
     from .models import RemoteRequest
 
+    purpose = declared_purpose(request.GET.get("purpose"))
     remote = RemoteRequest.objects.select_related("peer").filter(pk=remote_id, applicant=request.actor.organisation).first()
     if remote is None:
         from core.errors import NotFound
 
         raise NotFound("没有这个上级申请")
-    return federation.call_remote(request.actor, remote, filters={k: v for k, v in request.GET.items()})
+    return federation.call_remote(request.actor, remote, filters={k: v for k, v in request.GET.items() if k not in RESERVED},
+                                  purpose=purpose)

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.services import record, record_refusal, service
+from audit.services import record, service
 from core import permissions, signing
-from core.actor import Actor, machine_actor, system_actor
+from core.actor import Actor, machine_actor
+from core.auth import refuse_unauthenticated
 from core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed, refuse_if
 from core.models import Organisation
 
@@ -60,7 +61,8 @@ def add_peer(actor: Actor, *, name: str, url: str, public_key: str, level: str, 
 
 
 def authenticate_peer(request) -> tuple[Peer, Actor]:
-    """The lower peer that signed ``request`` and the actor it is here; else a refusal (audited)."""
+    """The lower peer that signed ``request`` and the actor it is here; else a refusal, counted per client
+    address and minute like every refusal of an unknown sender (``core.auth.refuse_unauthenticated``)."""
     headers = request.headers
     name, timestamp, nonce, signature = (headers.get(h, "") for h in (SENDER, "X-Gongshu-Time", "X-Gongshu-Nonce", "X-Gongshu-Signature"))
     window = dt.timedelta(seconds=settings.GONGSHU_PUSH_WINDOW_SECONDS)
@@ -77,12 +79,17 @@ def authenticate_peer(request) -> tuple[Peer, Actor]:
         except IntegrityError:
             raise NotAuthenticated("重放的请求", code="replayed") from None
     except NotAuthenticated as exc:
-        record_refusal(system_actor("api"), "sharing.authenticate_peer", exc, ("sharing.peer", name))
-        raise
+        refuse_unauthenticated(request, "sharing.authenticate_peer", exc)
     agency = request.GET.get(AGENCY, "")[:100]  # in the signed path: who at the lower level is asking
     label = f"联邦:{peer.name}" + (f"·{agency}" if agency else "")
     return peer, machine_actor(peer.organisation, label, frozenset({"federation_peer"}), channel="api",
                                request_id=getattr(request, "request_id", ""))
+
+
+def forwarded_scenario(scenario: str, agency: str, peer: Peer) -> str:
+    """A forwarded request's scenario as its grant here names it: the lower agency's own, with who asked
+    through which instance. A forwarded call declares the agency's scenario; this is what it is checked as."""
+    return f"{scenario.strip()}（{agency}，经{peer.name}）"
 
 
 # --- the asking side (the lower instance) ------------------------------------------------------
@@ -139,9 +146,10 @@ def refresh(remote: RemoteRequest) -> RemoteRequest:
     return remote
 
 
-def call_remote(actor: Actor, remote: RemoteRequest, *, filters: dict[str, str]) -> dict:
-    """A call on the upper instance's grant for this agency: forwarded signed, answered with the upper
-    instance's receipt, and logged here with it (both sides log)."""
+def call_remote(actor: Actor, remote: RemoteRequest, *, filters: dict[str, str], purpose: str | None = None) -> dict:
+    """A call on the upper instance's grant for this agency: forwarded signed with its declared purpose (by
+    default the scenario the agency applied with), answered with the upper instance's receipt, and logged
+    here with it (both sides log)."""
     permissions.require(actor, "share.call", organisation=actor.organisation)
     if remote.applicant_id != actor.organisation.pk:
         raise PermissionDenied("该上级授权不属于本部门", field="grant", code="not_holder")
@@ -149,7 +157,8 @@ def call_remote(actor: Actor, remote: RemoteRequest, *, filters: dict[str, str])
         remote = refresh(remote)
         if not remote.grant_ref:
             raise PermissionDenied(f"上级平台尚未授权（{remote.state}）", field="grant", code="not_granted")
-    answer = _send(remote.peer, "GET", f"/grants/{remote.grant_ref}/records?" + urllib.parse.urlencode(filters),
+    purpose = (purpose or "").strip() or remote.scenario
+    answer = _send(remote.peer, "GET", f"/grants/{remote.grant_ref}/records?" + urllib.parse.urlencode({**filters, "purpose": purpose}),
                    agency=actor.organisation.name)
     with transaction.atomic():
         event = record(actor, "sharing.remote_call", remote, detail={

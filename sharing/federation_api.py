@@ -11,7 +11,7 @@ from catalog.models import Resource
 from core.errors import NotFound
 
 from . import federation, services
-from .api import answer
+from .api import answer, declared_purpose, lookup_filters
 from .models import ShareRequest
 
 router = Router(tags=["federation"], auth=None)
@@ -51,7 +51,7 @@ def forwarded_request(request, payload: ForwardedIn):
     resource = Resource.objects.filter(code=payload.resource_code, published_version__isnull=False).first()
     if resource is None:
         raise NotFound("没有这个目录", field="resource_code")
-    share = services.request_share(actor, resource, scenario=f"{payload.scenario}（{payload.agency}，经{peer.name}）",
+    share = services.request_share(actor, resource, scenario=federation.forwarded_scenario(payload.scenario, payload.agency, peer),
                                    basis=payload.basis, method=payload.method, items=payload.items, valid_until=payload.valid_until)
     return Status(201, _state(share))
 
@@ -67,7 +67,9 @@ def forwarded_state(request, request_id: int):
 
 @router.get("/grants/{ref}/records")
 def forwarded_call(request, ref: str):
-    """A call on a grant this lower instance holds: the one query path, logged here, answered with a receipt."""
-    _, actor = federation.authenticate_peer(request)
-    filters = {k: v for k, v in request.GET.items() if k != federation.AGENCY}
-    return answer(ref, services.call(actor, ref, filters=filters, operation="lookup"))
+    """A call on a grant this lower instance holds: the one query path, logged here, answered with a receipt.
+    It declares the purpose (the agency's scenario) and the key, as every lookup does."""
+    peer, actor = federation.authenticate_peer(request)
+    purpose = federation.forwarded_scenario(declared_purpose(request.GET.get("purpose")), request.GET.get(federation.AGENCY, "")[:100], peer)
+    filters = lookup_filters(actor, ref, request.GET, exclude=frozenset({federation.AGENCY}))
+    return answer(ref, services.call(actor, ref, filters=filters, purpose=purpose, operation="lookup"))

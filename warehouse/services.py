@@ -276,9 +276,11 @@ def _progress(batch: Batch | None, progress: Callable | None) -> Callable[[str],
     """Report a stage to the caller (the CLI's progress bar) and, for a queued upload, on the batch
     itself (the batch page shows it while the worker runs)."""
     def step(stage: str) -> None:
-        if batch is not None and batch.upload:
-            batch.stage = stage
-            Batch.objects.filter(pk=batch.pk).update(stage=stage)
+        if batch is not None:  # each stage also moves the batch's updated_at: a batch that stops moving is stale
+            moved = {"updated_at": timezone.now()}
+            if batch.upload:
+                batch.stage = moved["stage"] = stage
+            Batch.objects.filter(pk=batch.pk).update(**moved)
         if progress:
             progress(stage)
     return step
@@ -375,14 +377,38 @@ def collect_garbage(actor: Actor, *, stale_after: dt.timedelta | None = None) ->
     for path in storage.unreferenced(referenced):
         storage.discard(path / "data.parquet")
         removed.append(str(path))
-    with transaction.atomic():
-        stale = Batch.objects.filter(status=Batch.Status.CHECKING, created_at__lte=timezone.now() - stale_after)
-        interrupted = list(stale.values_list("pk", flat=True))
-        stale.update(status=Batch.Status.REFUSED, message="汇聚过程中断，批次未发布", finished_at=timezone.now())
-        if removed or interrupted:
-            record(actor, "warehouse.collect_garbage", ("warehouse.storage", "orphans"),
-                   detail={"removed": len(removed), "interrupted_batches": interrupted})
+    interrupted = fail_stale_batches(actor, stale_after=stale_after)
+    if removed:
+        record(actor, "warehouse.collect_garbage", ("warehouse.storage", "orphans"),
+               detail={"removed": len(removed), "interrupted_batches": interrupted})
     return removed
+
+
+STALE_MESSAGE = "汇聚过程中断（处理进程已停止），批次未发布，请重新提交"
+
+
+def fail_stale_batches(actor: Actor, *, stale_after: dt.timedelta | None = None) -> list[int]:
+    """Scheduled: batches left in "checking" by a process that was killed are refused (with the reason,
+    audited) once they have not moved for GONGSHU_BATCH_STALE_MINUTES — each stage of a running ingest
+    moves its batch. Never at a worker's start: another worker may be checking one of them right now.
+    Returns the batches refused."""
+    stale_after = stale_after if stale_after is not None else dt.timedelta(minutes=settings.GONGSHU_BATCH_STALE_MINUTES)
+    cutoff = timezone.now() - stale_after
+    failed = []
+    for batch in Batch.objects.filter(status=Batch.Status.CHECKING, updated_at__lte=cutoff).select_related("resource"):
+        with transaction.atomic():
+            now = timezone.now()
+            # only if it has not moved meanwhile (a slow ingest that just reached its next stage goes on)
+            if not Batch.objects.filter(pk=batch.pk, status=Batch.Status.CHECKING, updated_at__lte=cutoff).update(
+                    status=Batch.Status.REFUSED, message=STALE_MESSAGE, finished_at=now, updated_at=now):
+                continue
+            record(actor, "warehouse.refuse_batch", batch, outcome="refused", detail={
+                "resource": batch.resource.code, "message": STALE_MESSAGE, "stage": batch.stage,
+                "last_moved": batch.updated_at.isoformat(), "stale_minutes": int(stale_after.total_seconds() // 60)})
+        if batch.upload:
+            shutil.rmtree(uploads_root() / batch.upload, ignore_errors=True)  # the queued file it was reading
+        failed.append(batch.pk)
+    return failed
 
 
 def flag_stale_data(actor: Actor) -> int:

@@ -1,8 +1,14 @@
-"""Accounts at MLPS level 3 (P3, QQHR Art. 8(4)): hashing, password rules, lockout, timeouts."""
+"""Accounts at MLPS level 3 (P3, QQHR Art. 8(4)): hashing, password rules, lockout, timeouts; rate limits;
+and with GONGSHU_ENV=production the transport and browser protections (SYS Art. 60: the platform's
+security measures) and a refusal to start on a default secret key. The demo and the tests run on plain
+http (GONGSHU_ENV unset: development)."""
 
+import os
 from datetime import timedelta
 
-from .env import env_bool, env_int
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env, env_bool, env_int
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -49,3 +55,49 @@ GONGSHU_2FA_ROLES = ["bureau_admin", "service_centre_staff"]
 # API tokens: default and longest lifetime in days.
 GONGSHU_TOKEN_DEFAULT_DAYS = env_int("GONGSHU_TOKEN_DEFAULT_DAYS", 90)
 GONGSHU_TOKEN_MAX_DAYS = env_int("GONGSHU_TOKEN_MAX_DAYS", 365)
+
+# One rate limiter (core.ratelimit), platform defaults (SYS sets no rates): calls per API token and minute,
+# and refused requests without a known sender (a missing or bad token, a bad peer signature) per client
+# address and minute, after which the address is answered 429 for the rest of the minute. 0: no limit.
+GONGSHU_RATE_TOKEN_PER_MINUTE = env_int("GONGSHU_RATE_TOKEN_PER_MINUTE", 6000)
+GONGSHU_RATE_UNAUTHENTICATED_PER_MINUTE = env_int("GONGSHU_RATE_UNAUTHENTICATED_PER_MINUTE", 60)
+# The client address is REMOTE_ADDR. Behind a reverse proxy list its address(es) here, and the proxy must set
+# X-Forwarded-For: otherwise every client seems to be the proxy and all share one limit.
+GONGSHU_TRUSTED_PROXIES = frozenset(a.strip() for a in env("GONGSHU_TRUSTED_PROXIES", "").split(",") if a.strip())
+
+# --- production (GONGSHU_ENV=production) ---------------------------------------------------------------
+GONGSHU_ENV = env("GONGSHU_ENV", "development")
+if GONGSHU_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"GONGSHU_ENV must be development or production, not {GONGSHU_ENV!r}")
+PRODUCTION = GONGSHU_ENV == "production"
+
+# Secret keys that must never sign a production session: placeholders from examples and documentation.
+KNOWN_DEFAULT_SECRET_KEYS = frozenset({"changeme", "change-me", "secret", "secret-key", "secretkey", "gongshu", "demo", "test",
+                                       "development", "insecure", "please-change-me", "your-secret-key", "django-secret-key"})
+
+
+def secret_key_problem(value: str) -> str:
+    """Why ``value`` may not be a production secret key ('' if it may): Django's own rule for a strong key
+    (50 characters, 5 different ones, not a generated 'django-insecure-' key) and no known placeholder."""
+    if not value:
+        return "DJANGO_SECRET_KEY is not set (production does not use a key generated on the machine)"
+    if value.strip().lower() in KNOWN_DEFAULT_SECRET_KEYS or value.startswith("django-insecure-"):
+        return "DJANGO_SECRET_KEY is a known default"
+    if len(value) < 50 or len(set(value)) < 5:
+        return "DJANGO_SECRET_KEY is too weak (at least 50 characters, 5 of them different)"
+    return ""
+
+
+if PRODUCTION:
+    _problem = secret_key_problem(os.environ.get("DJANGO_SECRET_KEY", ""))
+    if _problem:
+        raise ImproperlyConfigured(f"GONGSHU_ENV=production: {_problem}; refusing to start")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("GONGSHU_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GONGSHU_HSTS_SUBDOMAINS", False)
+    SECURE_SSL_REDIRECT = env_bool("GONGSHU_SSL_REDIRECT", False)  # usually the TLS proxy redirects
+    if env_bool("GONGSHU_BEHIND_TLS_PROXY", False):  # only if the proxy sets (and strips) X-Forwarded-Proto
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (core.csp): scripts and styles from this site only (the inline ones the templates
+# carry are allowed by their hashes); on in production, and wherever GONGSHU_CSP=1.
+GONGSHU_CSP = env_bool("GONGSHU_CSP", PRODUCTION)

@@ -51,9 +51,10 @@ def _headers(city, username):
 def _do(client, headers, action, setting):
     grant, person = setting["grant"], setting["person"]
     if action == "lookup":
-        return client.get(f"/api/v1/share/{grant.ref}/records", {"citizen_id": person["citizen_id"]}, **headers)
+        return client.get(f"/api/v1/share/{grant.ref}/records", {"citizen_id": person["citizen_id"], "purpose": "婚姻登记核验"},
+                          **headers)
     if action == "batch_query":
-        return client.post(f"/api/v1/share/{grant.ref}/query", {"sql": "SELECT count(*) AS n FROM data"},
+        return client.post(f"/api/v1/share/{grant.ref}/query", {"sql": "SELECT count(*) AS n FROM data", "purpose": "婚姻登记核验"},
                            content_type="application/json", **headers)
     if action == "revoke":
         return client.post(f"/api/v1/share/grants/{grant.ref}/revoke", {"reason": "矩阵测试"}, content_type="application/json",

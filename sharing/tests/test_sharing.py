@@ -22,6 +22,7 @@ from workflow.services import transition
 
 pytestmark = pytest.mark.django_db
 ITEMS = ["citizen_id", "name", "gender", "birth_date", "address"]
+SCENARIO = "婚姻登记当事人户籍核验"  # every call declares it as its purpose
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def household():
 
 
 def _ask(city, resource, username="cdo_civil_affairs", **overrides):
-    fields = {"scenario": "婚姻登记当事人户籍核验", "basis": "《婚姻登记条例》第五条", "method": "api", "items": ITEMS,
+    fields = {"scenario": SCENARIO, "basis": "《婚姻登记条例》第五条", "method": "api", "items": ITEMS,
               "valid_until": timezone.localdate() + dt.timedelta(days=90)}
     return services.request_share(city.actor(username), resource, **{**fields, **overrides})
 
@@ -124,7 +125,8 @@ def test_not_shared_data_and_own_data_cannot_be_requested_S1(city, household):
 def test_the_granted_agency_looks_up_a_record_masked_by_grade_with_a_receipt_that_proves_S4(client, city, household):
     grant = _granted(city, household)
     person = _person(household)
-    response = client.get(f"/api/v1/share/{grant.ref}/records", {"citizen_id": person["citizen_id"]}, **_bearer(city))
+    response = client.get(f"/api/v1/share/{grant.ref}/records", {"citizen_id": person["citizen_id"], "purpose": SCENARIO},
+                          **_bearer(city))
     assert response.status_code == 200, response.content
     body = response.json()
     (record,) = body["records"]
@@ -154,19 +156,21 @@ def test_a_lookup_with_bad_parameters_is_refused_with_the_field_named_and_nothin
     for params, status, field in (({"citizen_id": person["citizen_id"], "limit": "ten"}, 422, "limit"),
                                   ({"citizen_id": person["citizen_id"], "limit": "0"}, 422, "limit"),
                                   ({"citizen_id": person["citizen_id"], "fields": "name,religion"}, 403, "fields")):
-        response = client.get(url, params, **_bearer(city))
+        response = client.get(url, {**params, "purpose": SCENARIO}, **_bearer(city))
         assert (response.status_code, response.json()["field"]) == (status, field), response.content
     assert not Event.objects.filter(seq__gt=head, action="warehouse.query").exists()  # nothing was read
-    fields = client.get(url, {"citizen_id": person["citizen_id"], "fields": "citizen_id,name", "limit": "1"}, **_bearer(city))
+    fields = client.get(url, {"citizen_id": person["citizen_id"], "fields": "citizen_id,name", "limit": "1", "purpose": SCENARIO},
+                        **_bearer(city))
     assert list(fields.json()["records"][0]) == ["citizen_id", "name"], fields.content
 
 
 def test_a_batch_query_sees_only_the_granted_masked_view_S4(client, city, household):
     grant = _granted(city, household, items=["gender", "birth_date"])
-    response = client.post(f"/api/v1/share/{grant.ref}/query", {"sql": "SELECT gender, count(*) AS n FROM data GROUP BY gender"},
+    response = client.post(f"/api/v1/share/{grant.ref}/query",
+                           {"sql": "SELECT gender, count(*) AS n FROM data GROUP BY gender", "purpose": SCENARIO},
                            content_type="application/json", **_bearer(city))
     assert response.status_code == 200 and {r["gender"] for r in response.json()["records"]} <= {"男", "女"}
-    outside = client.post(f"/api/v1/share/{grant.ref}/query", {"sql": "SELECT name FROM data"},
+    outside = client.post(f"/api/v1/share/{grant.ref}/query", {"sql": "SELECT name FROM data", "purpose": SCENARIO},
                           content_type="application/json", **_bearer(city))
     assert outside.status_code in (403, 422) and "name" in outside.json()["message"]
 
@@ -186,7 +190,7 @@ def test_a_grant_limited_to_rows_never_returns_others_S4(city, household):
 def test_calls_outside_the_grant_are_refused_counted_and_audited_S7(client, city, household, case):
     grant = _granted(city, household)
     person = _person(household)
-    params, headers = {"citizen_id": person["citizen_id"]}, _bearer(city)
+    params, headers = {"citizen_id": person["citizen_id"], "purpose": SCENARIO}, _bearer(city)
     if case == "other_agency":
         headers = _bearer(city, "cdo_health")
     elif case == "revoked":
@@ -198,7 +202,7 @@ def test_calls_outside_the_grant_are_refused_counted_and_audited_S7(client, city
     elif case == "over_purpose":
         params["purpose"] = "商业营销"
     elif case == "not_a_key":
-        params = {"name": person["name"]}
+        params = {"name": person["name"], "purpose": SCENARIO}
     queries = logs().filter(resource=household).count()
     response = client.get(f"/api/v1/share/{grant.ref}/records", params, **headers)
     assert response.status_code == 403, response.content
@@ -273,7 +277,7 @@ def test_file_delivery_and_database_sync_deliver_the_granted_view_never_more_S4(
     request = _ask(city, insurance, method="file", items=["citizen_id", "status"])
     transition(city.actor("cdo_human_resources"), request.case, "agree")
     grant = Grant.objects.get(request=request)
-    response = client.get(f"/api/v1/share/{grant.ref}/delivery", **_bearer(city))
+    response = client.get(f"/api/v1/share/{grant.ref}/delivery", {"purpose": SCENARIO}, **_bearer(city))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     lines = response.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "citizen_id,status" and len(lines) - 1 == query.snapshot_of(insurance).row_count
@@ -284,14 +288,15 @@ def test_file_delivery_and_database_sync_deliver_the_granted_view_never_more_S4(
 
     sync = _granted(city, household, method="db_sync", items=["citizen_id", "gender"])
     version = query.snapshot_of(household).version
-    body = client.get(f"/api/v1/share/{sync.ref}/delivery", {"format": "jsonl"}, **_bearer(city))
+    body = client.get(f"/api/v1/share/{sync.ref}/delivery", {"format": "jsonl", "purpose": SCENARIO}, **_bearer(city))
     assert body.status_code == 200 and body["X-Gongshu-Snapshot"] == str(version)
     assert {tuple(sorted(__import__("json").loads(line))) for line in body.content.decode().splitlines()} == {("citizen_id", "gender")}
-    unchanged = client.get(f"/api/v1/share/{sync.ref}/delivery", {"format": "jsonl", "since": version}, **_bearer(city))
+    unchanged = client.get(f"/api/v1/share/{sync.ref}/delivery", {"format": "jsonl", "since": version, "purpose": SCENARIO},
+                           **_bearer(city))
     assert unchanged.status_code == 204
 
     births = _ask(city, Resource.objects.get(name="出生医学证明信息"), items=["certificate_no"])
     transition(city.actor("cdo_health"), births.case, "agree")
     lookup_only = Grant.objects.get(request=births)
-    refused = client.get(f"/api/v1/share/{lookup_only.ref}/delivery", **_bearer(city))
+    refused = client.get(f"/api/v1/share/{lookup_only.ref}/delivery", {"purpose": SCENARIO}, **_bearer(city))
     assert refused.status_code == 403 and refused.json()["code"] == "wrong_method"
