@@ -3,13 +3,42 @@ import re
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
+from . import httperrors
 from .actor import act_as, new_request_id, request_id_var
 from .errors import PermissionDenied
 from .models import Membership
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,32}$")
 SESSION_ORG = "acting_organisation_id"
+
+
+class ErrorShapeMiddleware:
+    """Every error in its surface's shape (issue 12): under /api/v1/ a response that is not JSON (Ninja's
+    plain-text 405, a middleware's refusal) becomes ``{"code", "message", "field"}``; on a page an id the
+    database cannot hold or that is no number is a 404 (in the path) or a 400 (in the query), not a 500."""
+
+    KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code >= 400 and request.path.startswith(httperrors.API_PREFIX) and not httperrors.is_json(response):
+            shaped = httperrors.json_error(response.status_code)
+            for name in self.KEPT_HEADERS:
+                if name in response:
+                    shaped[name] = response[name]
+            return shaped
+        return response
+
+    def process_exception(self, request, exception):
+        found = httperrors.bad_id(request, exception)
+        if found is None or request.path.startswith(httperrors.API_PREFIX):  # the API answers its own
+            return None
+        return httperrors.respond(request, 404 if found[0] == 404 else 400)
 
 
 class RequestIdMiddleware:
@@ -21,6 +50,7 @@ class RequestIdMiddleware:
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
+        request.started_at = timezone.now()  # what this request has put on the audit chain is at or after it
         token = request_id_var.set(request.request_id)
         try:
             response = self.get_response(request)

@@ -1,21 +1,74 @@
-"""The HTTP API under /api/v1/: token auth, one error shape ``{"code", "message", "field"}``."""
+"""The HTTP API under /api/v1/: token auth, one error shape ``{"code", "message", "field"}`` for every
+response that is not 2xx (issue 12), documented on every operation."""
 
-from django.core.exceptions import ObjectDoesNotExist
+import functools
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
+from pydantic import BaseModel
 
+from core import httperrors
 from core.auth import TokenAuth
-from core.errors import GongshuError, NotAuthenticated
+from core.errors import GongshuError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+
+logger = logging.getLogger(__name__)
 
 
 class UTF8Renderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}  # Chinese stays readable on the wire
 
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "description": "stable machine code, e.g. invalid, forbidden, not_found"},
+        "message": {"type": "string", "description": "for people (zh-Hans)"},
+        "field": {"anyOf": [{"type": "string"}, {"type": "null"}], "description": "the input at fault, if one is"},
+    },
+    "required": ["code", "message", "field"],
+    "additionalProperties": False,
+}
+# Every operation may answer these (405 is a path's answer to a method it has no operation for: no operation's).
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500)
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+class GongshuAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        """Ninja's schema plus the error responses of every operation, in the one ``Error`` shape."""
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation["responses"]
+                for status in ERROR_STATUSES:
+                    if status == 413 and "requestBody" not in operation:
+                        continue  # only a body can be too large
+                    documented = responses.get(status)
+                    if documented is None:
+                        responses[status] = _error_response(status)
+                    else:  # the operation's own answer (a rejected batch) or the error shape
+                        content = documented["content"]["application/json"]
+                        content["schema"] = {"anyOf": [content["schema"], _ERROR_REF]}
+        return schema
+
+
+def _error_response(status: int) -> dict:
+    response = {"description": httperrors.STATUSES[status][1], "content": {"application/json": {"schema": _ERROR_REF}}}
+    if status == 429:
+        response["headers"] = {"Retry-After": {"description": "秒数", "schema": {"type": "integer"}}}
+    return response
+
+
+api = GongshuAPI(
     renderer=UTF8Renderer(),
     title="公数 Gongshu API",
     version="1",
@@ -25,12 +78,79 @@ api = NinjaAPI(
 )
 
 
-def _error(request, status: int, code: str, message: str, field: str | None = None):
-    return api.create_response(request, {"code": code, "message": message, "field": field}, status=status)
+def _out_of_range(value, name: str = "") -> str | None:
+    """Where in ``value`` (a parameter, or a schema with its fields) an integer lies that no 64-bit column
+    holds: its dotted name, or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return name if abs(value) > httperrors.INT64_MAX else None
+    if isinstance(value, BaseModel):
+        children = ((key, getattr(value, key)) for key in type(value).model_fields)
+    elif isinstance(value, dict):
+        children = value.items()
+    elif isinstance(value, (list, tuple)):
+        children = enumerate(value)
+    else:
+        return None
+    for key, child in children:
+        if found := _out_of_range(child, f"{name}.{key}" if name else str(key)):
+            return found
+    return None
+
+
+def _ids_in_range(view_func):
+    """An id beyond 64 bits names no row: a 404 in the path, a 422 in the query or the body, before the
+    operation runs and the same on every database (SQLite would raise OverflowError, PostgreSQL find nothing)."""
+
+    @functools.wraps(view_func)
+    def checked(request, **values):
+        path_params = request.resolver_match.kwargs if request.resolver_match else {}
+        for name, value in values.items():
+            if name in path_params:
+                if _out_of_range(value, name):
+                    raise NotFound("对象不存在")
+            elif found := _out_of_range(value, "" if isinstance(value, BaseModel) else name):  # a schema: its field
+                raise ValidationFailed("编号超出范围", field=found)
+        return view_func(request, **values)
+
+    return checked
+
+
+api.add_decorator(_ids_in_range)
+
+
+def _error(request, status: int, code: str | None = None, message: str | None = None, field: str | None = None):
+    body = httperrors.error_body(status, code=code, message=message, field=field)
+    return api.create_response(request, body, status=status)
+
+
+def _refusal_recorded(request) -> bool:
+    """Whether a refusal of this request is on the audit chain already: a ``@service`` audits its own
+    refusals, so does the sharing call path. Read off the newest events: one with the request's id,
+    refused, recorded since the request began."""
+    from audit.models import Event
+
+    started = getattr(request, "started_at", None)  # core.middleware.RequestIdMiddleware
+    if started is None:
+        return False
+    started = started.replace(microsecond=started.microsecond // 1000 * 1000)  # events keep milliseconds
+    recent = Event.objects.order_by("-seq").values_list("request_id", "outcome", "at")[:50]  # this request's are among them
+    return any(rid == request.request_id and outcome == Event.Outcome.REFUSED and at >= started
+               for rid, outcome, at in recent)
+
+
+def _audit_refusal(request, error: GongshuError) -> None:
+    """Issue 12: an authenticated caller's refusal (403 and 404 alike) is audited, once."""
+    from audit.services import record_refusal
+
+    actor = getattr(request, "actor", None)  # TokenAuth's (channel api), or a signed-in session's (web): not audited here
+    by_token = actor is not None and actor.user is not None and actor.channel == "api"
+    if error.status in (403, 404) and by_token and not _refusal_recorded(request):
+        record_refusal(actor, "api.request", error, detail={"method": request.method, "path": request.path})
 
 
 @api.exception_handler(GongshuError)
 def _gongshu_error(request, exc: GongshuError):
+    _audit_refusal(request, exc)
     response = _error(request, exc.status, exc.code, exc.message, exc.field)
     for name, value in exc.headers.items():
         response[name] = value
@@ -50,18 +170,42 @@ def _auth_error(request, exc):
 
 
 @api.exception_handler(Http404)
-def _not_found(request, exc):
-    return _error(request, 404, "not_found", "对象不存在")
-
-
 @api.exception_handler(ObjectDoesNotExist)
-def _does_not_exist(request, exc):
-    return _error(request, 404, "not_found", "对象不存在")
+def _not_found(request, exc):
+    return _gongshu_error(request, NotFound("对象不存在"))
+
+
+@api.exception_handler(DjangoPermissionDenied)
+def _forbidden(request, exc):
+    return _gongshu_error(request, PermissionDenied(httperrors.STATUSES[403][1]))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):
+    return _error(request, 413, message=f"请求体过大，上限为 {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024 // 1024} MB")
+
+
+@api.exception_handler(SuspiciousOperation)
+def _bad_request(request, exc):
+    return _error(request, 400)
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     return _error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc: Exception):
+    """An id the database cannot hold is bad input (404 in the path, 422 in the query); anything else is
+    a bug: logged with its traceback, answered without it."""
+    found = httperrors.bad_id(request, exc)
+    if found is not None:
+        status, field = found
+        return _gongshu_error(request, NotFound("对象不存在") if status == 404 else
+                              ValidationFailed("编号超出范围或不是数字", field=field))
+    logger.exception("API %s %s failed", request.method, request.path)
+    return _error(request, 500)
 
 
 def _routers():

@@ -17,3 +17,9 @@ urlpatterns = [
     path("data/", include("warehouse.urls")),
     path("share/", include("sharing.urls")),
 ]
+
+# Errors no view answers itself: JSON under /api/v1/, CKAN's envelope under /api/3/, zh-Hans pages elsewhere.
+handler400 = "core.httperrors.bad_request"
+handler403 = "core.httperrors.permission_denied"
+handler404 = "core.httperrors.page_not_found"
+handler500 = "core.httperrors.server_error"

@@ -38,6 +38,7 @@ MIDDLEWARE = [
     "core.csp.ContentSecurityPolicyMiddleware",  # only when GONGSHU_CSP (production): else not in the chain
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.middleware.ErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
