@@ -25,6 +25,9 @@ PERMISSIONS: dict[str, str] = {
     "catalog.view_drafts": REGION,
     # warehouse
     "data.ingest": OWN,
+    "data.register_source": OWN,  # a source database for extraction (A1)
+    "data.review_source": REGION,  # suspend or reinstate an approved source database
+    "data.keep_source_hosts": REGION,  # the PostgreSQL host allowlist
     # sharing
     "share.request": OWN,
     "share.call": OWN,
@@ -41,13 +44,13 @@ PERMISSIONS: dict[str, str] = {
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.BUREAU_ADMIN: {
         "catalog.review", "catalog.view", "catalog.view_drafts", "cases.view", "tokens.manage",
-        "workdays.edit", "audit.view", "organisations.manage",
+        "workdays.edit", "audit.view", "organisations.manage", "data.review_source", "data.keep_source_hosts",
     },
     # The service centre also provides what it consolidates: base and theme databases (SYS Art. 19).
     Role.SERVICE_CENTRE_STAFF: {"catalog.verify", "catalog.view", "catalog.view_drafts", "cases.view", "tokens.manage",
-                                "catalog.draft", "catalog.submit", "data.ingest"},
+                                "catalog.draft", "catalog.submit", "data.ingest", "data.register_source"},
     Role.DATA_OFFICER: {"catalog.draft", "catalog.submit", "catalog.view", "tokens.manage", "data.ingest",
-                        "share.request", "share.call"},
+                        "data.register_source", "share.request", "share.call"},
     Role.AGENCY_STAFF: {"catalog.draft", "catalog.view", "tokens.manage", "data.ingest", "share.request", "share.call"},
     Role.OPERATOR_STAFF: {"catalog.view", "tokens.manage"},
     Role.DEVELOPER_STAFF: {"catalog.view", "tokens.manage"},

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from catalog import selectors as catalog_selectors
 from core.auth import TokenAuth
@@ -171,26 +171,152 @@ def push(request, resource: str, mode: str = "full", filename: str = "push.csv",
     return Status(201 if batch.status == "published" else 422, batch)
 
 
+SOURCE_NOT_REGISTERED = ("库表抽取不再接受连接串：请先登记源数据库（POST /api/v1/data/sources）并经主管部门批准，"
+                         "再以 source_database 指定")
+
+
+class SourceDatabaseIn(Schema):
+    name: str = Field(max_length=100)
+    kind: str = Field(description="sqlite or postgresql")
+    path: str = Field("", description="SQLite: the file, relative to the import directory (GONGSHU_IMPORT_DIR)")
+    host: str = Field("", description="PostgreSQL: host name or address; every address it resolves to must be on the bureau's allowlist")
+    port: int | None = None
+    database: str = ""
+    user: str = Field("", description="PostgreSQL: a read-only login role, never a superuser")
+    password: str = Field("", description="stored sealed with the platform's master key, never returned")
+
+
+class SourceDatabaseOut(Schema):
+    id: int
+    organisation: str
+    name: str
+    kind: str
+    path: str
+    host: str
+    port: int | None
+    database: str
+    user: str
+    status: str
+    status_reason: str
+    case: str | None
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_organisation(obj):
+        return obj.organisation.name
+
+    @staticmethod
+    def resolve_case(obj):
+        return obj.case.number if obj.case_id else None
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+@router.post("/sources", response={201: SourceDatabaseOut})
+def register_source_database(request, payload: SourceDatabaseIn):
+    """A1: an agency registers a source database; the bureau of its region approves it (the case's
+    transitions, /cases/{number}/transitions) before anything is extracted from it."""
+    return Status(201, services.register_source_database(request.actor, **payload.dict()))
+
+
+@router.get("/sources", response=list[SourceDatabaseOut])
+def list_source_databases(request):
+    return list(selectors.source_databases(request.actor)[:500])
+
+
+@router.get("/sources/{source_id}", response=SourceDatabaseOut)
+def get_source_database(request, source_id: int):
+    return selectors.access_source_database(request.actor, source_id)
+
+
+@router.post("/sources/{source_id}/suspend", response=SourceDatabaseOut)
+def suspend_source_database(request, source_id: int, payload: ReasonIn):
+    """The bureau suspends extraction from an approved source."""
+    source = selectors.access_source_database(request.actor, source_id)
+    return services.suspend_source_database(request.actor, source, reason=payload.reason)
+
+
+@router.post("/sources/{source_id}/reinstate", response=SourceDatabaseOut)
+def reinstate_source_database(request, source_id: int, payload: ReasonIn):
+    source = selectors.access_source_database(request.actor, source_id)
+    return services.reinstate_source_database(request.actor, source, reason=payload.reason)
+
+
+class SourceHostIn(Schema):
+    network: str = Field(description="an address or a CIDR network, e.g. 10.20.0.0/16")
+    note: str = Field(max_length=200)
+
+
+class SourceHostOut(Schema):
+    id: int
+    network: str
+    note: str
+    region: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_region(obj):
+        return obj.region.code
+
+
+@router.get("/source-hosts", response=list[SourceHostOut])
+def list_source_hosts(request):
+    """The PostgreSQL host allowlist the bureau keeps (A1)."""
+    return list(selectors.source_hosts(request.actor))
+
+
+@router.post("/source-hosts", response={201: SourceHostOut})
+def add_source_host(request, payload: SourceHostIn):
+    return Status(201, services.add_source_host(request.actor, network=payload.network, note=payload.note))
+
+
+@router.delete("/source-hosts/{entry_id}", response={204: None})
+def remove_source_host(request, entry_id: int):
+    services.remove_source_host(request.actor, selectors.access_source_host(request.actor, entry_id))
+    return Status(204, None)
+
+
 class ExtractionIn(Schema):
-    kind: str = Field(description="postgresql or sqlite")
-    dsn: str = Field(description="connection string; stored sealed with the platform's master key")
+    source_database: int = Field(description="an approved source database of the provider (/data/sources)")
     table: str
     mode: str = "full"
     watermark_column: str = ""
     interval_minutes: int = 1440
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_connection_string(cls, data):
+        """A1: a free connection string (the old form of this request) is refused with the way forward."""
+        given = getattr(data, "_obj", data)  # Ninja hands a getter around the request's object
+        if isinstance(given, dict) and ("dsn" in given or "kind" in given):
+            raise ValueError(SOURCE_NOT_REGISTERED)
+        return data
+
 
 class ExtractionOut(Schema):
     id: int
-    kind: str
+    source_database: int | None = Field(alias="source_database_id")
     table: str
     mode: str
     watermark_column: str
     interval_minutes: int
+    last_run_at: dt.datetime | None
 
 
 @router.post("/{resource_id}/extractions", response={201: ExtractionOut})
 def register_extraction(request, resource_id: int, payload: ExtractionIn):
-    """A1 database extraction: the platform reads the agency's table on a schedule (full or incremental)."""
+    """A1 database extraction: the platform reads a table of an approved source database on a schedule
+    (full or incremental)."""
     resource = catalog_selectors.access_resource(request.actor, resource_id)
-    return Status(201, services.register_extraction(request.actor, resource, **payload.dict()))
+    source = selectors.access_source_database(request.actor, payload.source_database)
+    return Status(201, services.register_extraction(request.actor, resource, source_database=source, table=payload.table,
+                                                    mode=payload.mode, watermark_column=payload.watermark_column,
+                                                    interval_minutes=payload.interval_minutes))
+
+
+@router.get("/{resource_id}/extractions", response=list[ExtractionOut])
+def list_extractions(request, resource_id: int):
+    resource = catalog_selectors.access_resource(request.actor, resource_id)
+    return list(selectors.extraction_sources(request.actor, resource))

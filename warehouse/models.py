@@ -168,20 +168,80 @@ class PushNonce(models.Model):
         constraints = [models.UniqueConstraint(fields=["machine", "nonce"], name="push_nonce_unique")]
 
 
-class ExtractionSource(BaseModel):
-    """Database extraction (A1): an agency database read on a schedule, fully or by a watermark column."""
+class SourceDatabase(BaseModel):
+    """A registered source database (源数据库, A1): an agency's database the platform may extract from, once
+    the bureau of the agency's region has approved it. What the bureau approved is what is read: a source
+    is never edited, only suspended and reinstated by the bureau, or registered anew."""
 
     class Kind(models.TextChoices):
         POSTGRESQL = "postgresql", "PostgreSQL"
         SQLITE = "sqlite", "SQLite"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待审核")
+        APPROVED = "approved", _("已批准")
+        REFUSED = "refused", _("未批准")
+        WITHDRAWN = "withdrawn", _("已撤回")
+        SUSPENDED = "suspended", _("已暂停")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="source_databases",
+                                     verbose_name=_("所属部门"))
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("数据库类型"), max_length=20, choices=Kind.choices)
+    path = models.CharField(_("文件"), max_length=500, blank=True, help_text="SQLite: relative to GONGSHU_IMPORT_DIR")
+    host = models.CharField(_("主机"), max_length=253, blank=True)
+    port = models.PositiveIntegerField(_("端口"), null=True, blank=True)
+    database = models.CharField(_("数据库名"), max_length=63, blank=True)
+    user = models.CharField(_("用户名"), max_length=63, blank=True)
+    password_sealed = models.TextField(blank=True, help_text="encrypted with the platform's master key")
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.TextField(_("说明"), blank=True)
+    registered_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    case = models.OneToOneField("workflow.Case", null=True, on_delete=models.PROTECT, related_name="source_database")
+
+    class Meta:
+        verbose_name = _("源数据库")
+        verbose_name_plural = _("源数据库")
+        ordering = ["organisation", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.location}）"
+
+    @property
+    def location(self) -> str:
+        if self.kind == self.Kind.SQLITE:
+            return f"SQLite：{self.path}"
+        return f"PostgreSQL：{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+class SourceHostAllowlist(BaseModel):
+    """A network the bureau allows PostgreSQL source databases in (A1): a source's host is checked by every
+    address it resolves to, against the entries of the bureaus of the source's region and above."""
+
+    region = models.ForeignKey("core.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("区域"))
+    network = models.CharField(_("地址或网段"), max_length=64, help_text="an address or a CIDR network, normalised")
+    note = models.CharField(_("说明"), max_length=200)
+    added_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("源数据库主机白名单")
+        verbose_name_plural = _("源数据库主机白名单")
+        ordering = ["region", "network"]
+        constraints = [models.UniqueConstraint(fields=["region", "network"], name="source_host_unique")]
+
+
+class ExtractionSource(BaseModel):
+    """Database extraction (A1): a table of an approved source database read on a schedule, fully or by a
+    watermark column. Without a source database (a free connection string from before sources were
+    registered) it needs re-registration and never runs."""
 
     class Mode(models.TextChoices):
         FULL = "full", _("全量")
         INCREMENTAL = "incremental", _("增量（按时间戳列）")
 
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="extraction_sources")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    dsn_sealed = models.TextField(help_text="the connection string, encrypted with the platform's master key")
+    source_database = models.ForeignKey(SourceDatabase, null=True, on_delete=models.PROTECT, related_name="extractions",
+                                        verbose_name=_("源数据库"))
     table = models.CharField(_("表"), max_length=128)
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.FULL)
     watermark_column = models.CharField(_("时间戳列"), max_length=64, blank=True)

@@ -82,3 +82,52 @@ def usage_logs(actor: Actor, *, organisation: int | None = None) -> QuerySet:
     if organisation:
         qs = qs.filter(organisation_id=organisation)
     return qs.order_by("-at")
+
+
+def source_databases(actor: Actor) -> QuerySet:
+    """Registered source databases (A1): an agency sees its own; the bureau those of its region."""
+    from .models import SourceDatabase
+
+    qs = SourceDatabase.objects.select_related("organisation", "case")
+    if actor.is_system:
+        return qs
+    if permissions.can(actor, "data.review_source"):
+        return qs.filter(organisation__region__path__startswith=actor.organisation.region.path)
+    return qs.filter(organisation=actor.organisation)
+
+
+def access_source_database(actor: Actor, source_id: int):
+    """One source database, if the actor may see it (missing and forbidden look alike)."""
+    source = source_databases(actor).filter(pk=source_id).first()
+    if source is None:
+        raise NotFound("源数据库不存在或无权查看", field="source_database")
+    return source
+
+
+def source_hosts(actor: Actor) -> QuerySet:
+    """The PostgreSQL host allowlist (A1) the bureau keeps: its region's entries and those above it, which
+    also apply to its region's sources."""
+    from .models import SourceHostAllowlist
+
+    qs = SourceHostAllowlist.objects.select_related("region", "added_by")
+    if actor.is_system:
+        return qs
+    if not permissions.can(actor, "data.keep_source_hosts"):
+        return qs.none()
+    region = actor.organisation.region
+    return qs.filter(Q(region__in=region.ancestors_and_self()) | Q(region__path__startswith=region.path))
+
+
+def access_source_host(actor: Actor, entry_id: int):
+    entry = source_hosts(actor).filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound("白名单条目不存在或无权查看", field="entry")
+    return entry
+
+
+def extraction_sources(actor: Actor, resource: Resource) -> QuerySet:
+    """The extraction schedules of a resource, for its provider and those who oversee it."""
+    from .models import ExtractionSource
+
+    access_data(actor, resource)
+    return ExtractionSource.objects.filter(resource=resource).select_related("source_database")

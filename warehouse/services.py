@@ -513,57 +513,257 @@ def authenticate_push(*, headers, method: str, path_with_query: str, body: bytes
 
 
 # --- database extraction (A1) -------------------------------------------------------------------
+# Extraction reads only a registered source database that the bureau of the agency's region approved
+# (a source_database_review case), and re-checks it at every run: see warehouse.extract.
+
+_PASSWORD_PURPOSE = b"source-database-password"
 
 
-@service
-def register_extraction(actor: Actor, resource: Resource, *, kind: str, dsn: str, table: str, mode: str = "full",
-                        watermark_column: str = "", interval_minutes: int = 1440):
-    """An agency names the database and table the platform extracts a resource from; the DSN is sealed."""
+def _location(source):
     import base64
 
     from . import extract
+    from .crypto import unseal
+
+    password = unseal(base64.b64decode(source.password_sealed), _PASSWORD_PURPOSE).decode() if source.password_sealed else ""
+    return extract.Location(kind=source.kind, path=source.path, host=source.host, port=source.port,
+                            database=source.database, user=source.user, password=password)
+
+
+def _allowed_networks(organisation) -> list[str]:
+    """The allowlist that applies to an organisation's sources: its bureau's and those of the regions above."""
+    from .models import SourceHostAllowlist
+
+    return list(SourceHostAllowlist.objects.filter(region__in=organisation.region.ancestors_and_self())
+                .values_list("network", flat=True))
+
+
+def _check_source(source) -> None:
+    """What can be checked without connecting: the file under the import directory, or the host's addresses
+    on the allowlist (connecting is left to the run, which checks the rest)."""
+    from . import extract
+
+    if source.kind == source.Kind.SQLITE:
+        extract.check_sqlite(source.path)
+    else:
+        extract.check_postgresql(_location(source))
+        extract.allowed_addresses(source.host, source.port, _allowed_networks(source.organisation))
+
+
+@service
+def register_source_database(actor: Actor, *, name: str, kind: str, path: str = "", host: str = "", port: int | None = None,
+                             database: str = "", user: str = "", password: str = ""):
+    """The agency registers a database it wants extracted; the bureau of its region approves it before any run."""
+    import base64
+
+    from core.selectors import bureau_for
+    from workflow.services import open_case
+
     from .crypto import seal
-    from .models import ExtractionSource
+    from .models import SourceDatabase
+
+    permissions.require(actor, "data.register_source", organisation=actor.organisation)
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("请填写源数据库名称（100 字以内）", field="name")
+    if kind not in SourceDatabase.Kind.values:
+        raise ValidationFailed("数据库类型须为 postgresql 或 sqlite", field="kind")
+    if kind == SourceDatabase.Kind.SQLITE and (host or port or database or user or password):
+        raise ValidationFailed("SQLite 源只填文件路径", field="host")
+    if kind == SourceDatabase.Kind.POSTGRESQL and path:
+        raise ValidationFailed("PostgreSQL 源不填文件路径", field="path")
+    if SourceDatabase.objects.filter(organisation=actor.organisation, name=name,
+                                     status__in=[SourceDatabase.Status.PENDING, SourceDatabase.Status.APPROVED]).exists():
+        raise Conflict("本部门已登记同名的源数据库", field="name", code="duplicate_source")
+    bureau = bureau_for(actor.organisation.region)
+    if bureau is None:
+        raise Conflict("本区域没有公共数据主管部门审核源数据库", code="no_bureau")
+    source = SourceDatabase(organisation=actor.organisation, name=name, kind=kind, path=path or "", host=host or "",
+                            port=port, database=database or "", user=user or "", registered_by=actor.user)
+    if password:
+        source.password_sealed = base64.b64encode(seal(password.encode(), _PASSWORD_PURPOSE)).decode()
+    _check_source(source)
+    source.save()
+    source.case = open_case(actor, case_type="source_database_review", subject=source,
+                            title=f"{actor.organisation.name}登记源数据库“{name}”（{source.location}）",
+                            parties={"owner": actor.organisation, "bureau": bureau}, initial="bureau_review",
+                            label="登记", comment=source.location)
+    source.save(update_fields=["case"])
+    record(actor, "warehouse.register_source_database", source, after={
+        "name": name, "kind": kind, "location": source.location, "case": source.case.number,
+    })
+    return source
+
+
+def _decided(actor: Actor, case, status: str, action: str):
+    from core.services import notify
+
+    from .models import SourceDatabase
+
+    source = SourceDatabase.objects.select_for_update().select_related("organisation__region").get(pk=case.subject_id)
+    before = source.status
+    if status == SourceDatabase.Status.APPROVED:
+        _check_source(source)  # still under the import directory / on the allowlist when the bureau approves
+    step = case.steps.order_by("-pk").first()
+    source.status, source.status_reason = status, step.comment if step else ""
+    source.save(update_fields=["status", "status_reason", "updated_at"])
+    record(actor, f"warehouse.{action}", source, before={"status": before}, after={"status": status, "case": case.number})
+    notify(organisation=source.organisation, kind="case", message=f"源数据库“{source.name}”：{source.get_status_display()}",
+           link=f"/cases/{case.number}/")
+    return source
+
+
+def approve_source_database(actor: Actor, case):
+    """Hook: the bureau approved — the source may be extracted from."""
+    return _decided(actor, case, "approved", "approve_source_database")
+
+
+def refuse_source_database(actor: Actor, case):
+    """Hook: the bureau refused, with its reasons."""
+    return _decided(actor, case, "refused", "refuse_source_database")
+
+
+def withdraw_source_database(actor: Actor, case):
+    """Hook: the agency withdrew its registration before the decision."""
+    return _decided(actor, case, "withdrawn", "withdraw_source_database")
+
+
+def _set_source_status(actor: Actor, source, *, reason: str, expected: str, status: str):
+    from core.services import notify
+
+    from .models import SourceDatabase
+
+    source = SourceDatabase.objects.select_for_update().select_related("organisation__region").get(pk=source.pk)
+    permissions.require(actor, "data.review_source", organisation=source.organisation)
+    if not (reason or "").strip():
+        raise ValidationFailed("请说明理由", field="reason", code="reason_required")
+    if source.status != expected:
+        raise Conflict(f"源数据库当前为“{source.get_status_display()}”", code="wrong_state")
+    if status == SourceDatabase.Status.APPROVED:
+        _check_source(source)
+    source.status, source.status_reason = status, reason.strip()
+    source.save(update_fields=["status", "status_reason", "updated_at"])
+    notify(organisation=source.organisation, kind="case",
+           message=f"源数据库“{source.name}”已{'暂停抽取' if status == 'suspended' else '恢复抽取'}：{source.status_reason}")
+    return source
+
+
+@service
+def suspend_source_database(actor: Actor, source, *, reason: str):
+    """The bureau stops extraction from an approved source (a suspended source never runs)."""
+    source = _set_source_status(actor, source, reason=reason, expected="approved", status="suspended")
+    record(actor, "warehouse.suspend_source_database", source, before={"status": "approved"},
+           after={"status": "suspended"}, detail={"reason": source.status_reason})
+    return source
+
+
+@service
+def reinstate_source_database(actor: Actor, source, *, reason: str):
+    """The bureau lets a suspended source be extracted from again (checked again first)."""
+    source = _set_source_status(actor, source, reason=reason, expected="suspended", status="approved")
+    record(actor, "warehouse.reinstate_source_database", source, before={"status": "suspended"},
+           after={"status": "approved"}, detail={"reason": source.status_reason})
+    return source
+
+
+@service
+def add_source_host(actor: Actor, *, network: str, note: str):
+    """The bureau allows PostgreSQL source databases in a network (an address or CIDR) of its region."""
+    from . import extract
+    from .models import SourceHostAllowlist
+
+    permissions.require(actor, "data.keep_source_hosts", region=actor.organisation.region)
+    parsed = str(extract.parse_network(network))
+    if not (note or "").strip():
+        raise ValidationFailed("请说明该网段是哪个部门的数据库", field="note")
+    region = actor.organisation.region
+    if SourceHostAllowlist.objects.filter(region=region, network=parsed).exists():
+        raise Conflict("白名单中已有该网段", field="network", code="duplicate_host")
+    entry = SourceHostAllowlist.objects.create(region=region, network=parsed, note=note.strip()[:200], added_by=actor.user)
+    record(actor, "warehouse.add_source_host", entry, after={"network": parsed, "region": region.code, "note": entry.note})
+    return entry
+
+
+@service
+def remove_source_host(actor: Actor, entry):
+    """The bureau takes a network off its allowlist: sources there stop at their next run."""
+    permissions.require(actor, "data.keep_source_hosts", region=entry.region)
+    record(actor, "warehouse.remove_source_host", entry, before={"network": entry.network, "region": entry.region.code})
+    entry.delete()
+
+
+@service
+def register_extraction(actor: Actor, resource: Resource, *, source_database, table: str, mode: str = "full",
+                        watermark_column: str = "", interval_minutes: int = 1440):
+    """An agency names the approved source database and the table the platform extracts a resource from."""
+    from core.errors import PermissionDenied
+
+    from . import extract
+    from .models import ExtractionSource, SourceDatabase
 
     permissions.require(actor, "data.ingest", organisation=resource.provider)
-    if kind not in ExtractionSource.Kind.values:
-        raise ValidationFailed("数据库类型须为 postgresql 或 sqlite", field="kind")
+    if source_database.organisation_id != resource.provider_id:
+        raise PermissionDenied("只能从提供部门自己登记的源数据库抽取", field="source_database", code="other_organisation")
+    if source_database.status != SourceDatabase.Status.APPROVED:
+        raise Conflict(f"源数据库“{source_database.name}”{source_database.get_status_display()}，须经主管部门批准后才能抽取",
+                       field="source_database", code="not_approved")
     if mode not in ExtractionSource.Mode.values:
         raise ValidationFailed("抽取方式须为 full 或 incremental", field="mode")
-    extract.check_identifier(table, "table")
+    extract.check_table(source_database.kind, table)
     if mode == ExtractionSource.Mode.INCREMENTAL:
         extract.check_identifier(watermark_column, "watermark_column")
         if not resource.items.filter(is_key=True).exists():
             raise ValidationFailed("增量抽取须有主键数据项", field="mode")
     if not 5 <= interval_minutes <= 7 * 1440:
         raise ValidationFailed("抽取间隔须在 5 分钟到 7 天之间", field="interval_minutes")
-    source = ExtractionSource.objects.create(
-        resource=resource, kind=kind, dsn_sealed=base64.b64encode(seal(dsn.encode(), b"extraction-dsn")).decode(),
-        table=table, mode=mode, watermark_column=watermark_column, interval_minutes=interval_minutes,
-    )
-    record(actor, "warehouse.register_extraction", source, after={"resource": resource.code, "kind": kind, "table": table, "mode": mode})
+    source = ExtractionSource.objects.create(resource=resource, source_database=source_database, table=table, mode=mode,
+                                             watermark_column=watermark_column, interval_minutes=interval_minutes)
+    record(actor, "warehouse.register_extraction", source, after={
+        "resource": resource.code, "source_database": source_database.pk, "table": table, "mode": mode,
+    })
     return source
 
 
-def run_extraction(actor: Actor, source) -> Batch:
-    """Extract now: read the rows (past the watermark when incremental) and deliver them as a batch."""
-    import base64
+def _refuse_run(actor: Actor, source, error: GongshuError, ids: dict) -> None:
+    """A run the checks refused: audited with the source's ids, the provider told; nothing read, no batch."""
+    from audit.services import record_refusal
+    from core.services import notify
 
+    record_refusal(actor, "warehouse.run_extraction", error, source, detail=ids)
+    notify(organisation=source.resource.provider, kind="extraction",
+           message=f"库表抽取未执行（{source.resource.name}，{source.table}）：{error.message}", link=f"/data/{source.resource_id}/")
+
+
+def run_extraction(actor: Actor, source) -> Batch | None:
+    """Extract now: check the source again, read the rows (past the watermark when incremental) and deliver
+    them as a batch. A refused source raises ``SourceRefused`` (audited, nothing read); a source that fails
+    (down, no such table) gives a refused batch; nothing new to read gives None."""
     from . import extract
-    from .crypto import unseal
+    from .models import SourceDatabase
 
-    resource = source.resource
-    dsn = unseal(base64.b64decode(source.dsn_sealed), b"extraction-dsn").decode()
+    resource, database = source.resource, source.source_database
+    ids = {"extraction_source": source.pk, "source_database": database.pk if database else None}
     columns = [i.column for i in resource.items.order_by("position")]
     incremental = source.mode == "incremental"
     try:
-        table = extract.read(source.kind, dsn, table=source.table, columns=columns,
-                             watermark_column=source.watermark_column if incremental else "",
+        if database is None:
+            raise extract.SourceRefused("抽取计划未指向登记的源数据库，须重新登记并经主管部门批准", code="needs_registration")
+        if database.status != SourceDatabase.Status.APPROVED:
+            raise extract.SourceRefused(f"源数据库“{database.name}”{database.get_status_display()}，不能抽取", code="not_approved")
+        if database.organisation_id != resource.provider_id:
+            raise extract.SourceRefused("源数据库不属于该目录的提供部门", code="other_organisation")
+        table = extract.read(_location(database), allowed=_allowed_networks(database.organisation), table=source.table,
+                             columns=columns, watermark_column=source.watermark_column if incremental else "",
                              after=source.watermark if incremental else "")
+    except GongshuError as exc:
+        _refuse_run(actor, source, exc, ids)
+        raise
     except Exception as exc:  # the agency's database is down, the table is gone, …
         batch = _open_batch(actor, resource, channel=Batch.Channel.EXTRACT, mode="delta" if incremental else "full",
-                            filename=f"{source.kind}:{source.table}")
-        return _refuse(actor, batch, f"抽取失败：{str(exc).splitlines()[0][:200]}")
+                            filename=f"{database.kind}:{source.table}")
+        batch = _refuse(actor, batch, f"抽取失败：{(str(exc).splitlines() or [type(exc).__name__])[0][:200]}")
+        record(actor, "warehouse.run_extraction", source, detail={**ids, "batch": batch.pk, "status": batch.status})
+        return batch
     high = None
     if incremental and table.num_rows:
         high = table.column(source.watermark_column)[table.num_rows - 1].as_py()
@@ -571,25 +771,33 @@ def run_extraction(actor: Actor, source) -> Batch:
         table = table.drop_columns([source.watermark_column])
     if incremental and table.num_rows == 0:
         type(source).objects.filter(pk=source.pk).update(last_run_at=timezone.now())
+        record(actor, "warehouse.run_extraction", source, detail={**ids, "batch": None, "rows": 0})
         return None
     batch = ingest_table(actor, resource, table, channel=Batch.Channel.EXTRACT, mode="delta" if incremental else "full",
-                         filename=f"{source.kind}:{source.table}")
+                         filename=f"{database.kind}:{source.table}")
     updates = {"last_run_at": timezone.now()}
     if batch.status == Batch.Status.PUBLISHED and high is not None:
         updates["watermark"] = high
     type(source).objects.filter(pk=source.pk).update(**updates)
+    record(actor, "warehouse.run_extraction", source, detail={**ids, "batch": batch.pk, "status": batch.status,
+                                                             "rows": batch.rows_received})
     return batch
 
 
 def run_due_extractions(actor: Actor) -> int:
-    """Scheduled: every extraction whose interval has passed."""
-    from .models import ExtractionSource
+    """Scheduled: every extraction of an approved source whose interval has passed (a refused one is audited
+    and skipped until its next interval)."""
+    from .models import ExtractionSource, SourceDatabase
 
     done = 0
-    for source in ExtractionSource.objects.select_related("resource"):
-        due = source.last_run_at is None or source.last_run_at + dt.timedelta(minutes=source.interval_minutes) <= timezone.now()
-        if due:
-            run_extraction(actor, source)
+    due = ExtractionSource.objects.filter(source_database__status=SourceDatabase.Status.APPROVED)
+    for source in due.select_related("resource__provider", "source_database__organisation__region"):
+        if source.last_run_at is None or source.last_run_at + dt.timedelta(minutes=source.interval_minutes) <= timezone.now():
+            try:
+                run_extraction(actor, source)
+            except GongshuError:
+                type(source).objects.filter(pk=source.pk).update(last_run_at=timezone.now())
+                continue
             done += 1
     return done
 
