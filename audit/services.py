@@ -100,13 +100,15 @@ def record(
 
 
 def record_refusal(actor: Actor, action: str, error: GongshuError, obj=None, detail: dict | None = None) -> Event:
-    return record(
+    event = record(
         actor,
         action,
         obj,
         detail={"error": error.as_dict(), **(detail or {})},
         outcome=Event.Outcome.REFUSED,
     )
+    error.audited = True  # the API's handler does not audit it a second time
+    return event
 
 
 _service_depth: contextvars.ContextVar[int] = contextvars.ContextVar("gongshu_service_depth", default=0)

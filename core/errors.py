@@ -7,6 +7,7 @@ class GongshuError(Exception):
     code = "error"
     status = 400
     headers: dict[str, str] = {}  # extra response headers (e.g. Retry-After), set by the API's one handler
+    audited = False  # set once the refusal is on the audit chain (audit.services.record_refusal)
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
         super().__init__(message)

@@ -25,6 +25,7 @@ STATUSES: dict[int, tuple[str, str]] = {
     422: ("invalid", "输入无效"),
     429: ("rate_limited", "请求过于频繁，请稍后再试"),
     500: ("server_error", "服务器内部错误，已记录，请稍后再试"),
+    503: ("engine_busy", "查询引擎繁忙，请稍后再试"),
 }
 _CKAN_TYPES = {400: "Validation Error", 403: "Authorization Error", 404: "Not Found Error", 413: "Validation Error"}
 

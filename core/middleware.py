@@ -3,7 +3,6 @@ import re
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 
 from . import httperrors
 from .actor import act_as, new_request_id, request_id_var
@@ -50,7 +49,6 @@ class RequestIdMiddleware:
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
-        request.started_at = timezone.now()  # what this request has put on the audit chain is at or after it
         token = request_id_var.set(request.request_id)
         try:
             response = self.get_response(request)

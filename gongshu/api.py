@@ -37,7 +37,7 @@ ERROR_SCHEMA = {
     "additionalProperties": False,
 }
 # Every operation may answer these (405 is a path's answer to a method it has no operation for: no operation's).
-ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500)
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500, 503)  # 503: engine_busy (warehouse.limits)
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
@@ -63,7 +63,7 @@ class GongshuAPI(NinjaAPI):
 
 def _error_response(status: int) -> dict:
     response = {"description": httperrors.STATUSES[status][1], "content": {"application/json": {"schema": _ERROR_REF}}}
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = {"Retry-After": {"description": "秒数", "schema": {"type": "integer"}}}
     return response
 
@@ -123,28 +123,13 @@ def _error(request, status: int, code: str | None = None, message: str | None = 
     return api.create_response(request, body, status=status)
 
 
-def _refusal_recorded(request) -> bool:
-    """Whether a refusal of this request is on the audit chain already: a ``@service`` audits its own
-    refusals, so does the sharing call path. Read off the newest events: one with the request's id,
-    refused, recorded since the request began."""
-    from audit.models import Event
-
-    started = getattr(request, "started_at", None)  # core.middleware.RequestIdMiddleware
-    if started is None:
-        return False
-    started = started.replace(microsecond=started.microsecond // 1000 * 1000)  # events keep milliseconds
-    recent = Event.objects.order_by("-seq").values_list("request_id", "outcome", "at")[:50]  # this request's are among them
-    return any(rid == request.request_id and outcome == Event.Outcome.REFUSED and at >= started
-               for rid, outcome, at in recent)
-
-
 def _audit_refusal(request, error: GongshuError) -> None:
     """Issue 12: an authenticated caller's refusal (403 and 404 alike) is audited, once."""
     from audit.services import record_refusal
 
     actor = getattr(request, "actor", None)  # TokenAuth's (channel api), or a signed-in session's (web): not audited here
     by_token = actor is not None and actor.user is not None and actor.channel == "api"
-    if error.status in (403, 404) and by_token and not _refusal_recorded(request):
+    if error.status in (403, 404) and by_token and not error.audited:  # a @service or the call path audited it already
         record_refusal(actor, "api.request", error, detail={"method": request.method, "path": request.path})
 
 
