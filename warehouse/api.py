@@ -55,7 +55,14 @@ class BatchDetail(BatchOut):
         return list(obj.issues.all()[:1000])
 
 
-@router.post("/{resource_id}/records", response={201: BatchDetail, 422: BatchDetail})
+class BatchRefused(BatchDetail):
+    """A refused delivery: the error shape (``code``, ``message``, ``field``) with the batch and its problems."""
+
+    code: str = "batch_refused"
+    field: str | None = None
+
+
+@router.post("/{resource_id}/records", response={201: BatchDetail, 422: BatchRefused})
 def push_records(request, resource_id: int, payload: RecordsIn):
     """A1 API push: an agency posts records with its token; the batch is checked whole like a file."""
     resource = catalog_selectors.access_resource(request.actor, resource_id)
@@ -150,7 +157,7 @@ def register_front_end(request, payload: FrontEndIn):
     return Status(201, services.register_front_end(request.actor, name=payload.name, public_key=payload.public_key))
 
 
-@router.post("/push", response={201: BatchDetail, 422: BatchDetail}, auth=None)
+@router.post("/push", response={201: BatchDetail, 422: BatchRefused}, auth=None)
 def push(request, resource: str, mode: str = "full", filename: str = "push.csv", encoding: str | None = None):
     """A1 front-end machine push: the body is the file; the request is signed by the machine's key."""
     import tempfile
@@ -159,8 +166,7 @@ def push(request, resource: str, mode: str = "full", filename: str = "push.csv",
     from catalog.models import Resource
 
     body = request.body
-    actor = services.authenticate_push(headers=request.headers, method=request.method, path_with_query=request.get_full_path(),
-                                       body=body, request_id=getattr(request, "request_id", ""))
+    actor = services.authenticate_push(request, body=body)
     target = Resource.objects.filter(code=resource).first()
     if target is None:
         raise ValidationFailed("没有这个目录", field="resource")

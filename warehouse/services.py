@@ -479,20 +479,23 @@ def register_front_end(actor: Actor, *, name: str, public_key: str):
     return machine
 
 
-def authenticate_push(*, headers, method: str, path_with_query: str, body: bytes, request_id: str = "") -> Actor:
+def authenticate_push(request, *, body: bytes) -> Actor:
     """The machine's organisation as the actor, if the push is signed by a registered, unrevoked machine,
-    fresh, and not a replay; otherwise a refusal (audited)."""
+    fresh, and not a replay; otherwise a refusal, counted for the client address and minute as every
+    refusal of an unknown sender is (core.auth)."""
     from core import signing
-    from core.actor import machine_actor, system_actor
+    from core.actor import machine_actor
     from core.errors import NotAuthenticated
 
     from . import frontend
     from .models import FrontEndMachine, PushNonce
 
     window = dt.timedelta(seconds=settings.GONGSHU_PUSH_WINDOW_SECONDS)
-    machine_id, timestamp, nonce, signature = (headers.get(h, "") for h in frontend.HEADERS)
+    method, path_with_query = request.method, request.get_full_path()
+    machine_id, timestamp, nonce, signature = (request.headers.get(h, "") for h in frontend.HEADERS)
     try:
-        machine = FrontEndMachine.objects.select_related("organisation__region").filter(pk=int(machine_id or 0)).first()
+        known = machine_id.isdigit() and len(machine_id) < 19  # an id the database can hold
+        machine = FrontEndMachine.objects.select_related("organisation__region").filter(pk=int(machine_id)).first() if known else None
         if machine is None or machine.revoked_at is not None:
             raise NotAuthenticated("前置机未登记或已停用", code="machine_unknown")
         signing.verify(machine.public_key, method=method, path_with_query=path_with_query, body=body, timestamp=timestamp,
@@ -504,12 +507,11 @@ def authenticate_push(*, headers, method: str, path_with_query: str, body: bytes
             PushNonce.objects.create(machine=machine, nonce=nonce)
             FrontEndMachine.objects.filter(pk=machine.pk).update(last_push_at=timezone.now())
     except NotAuthenticated as exc:
-        from audit.services import record_refusal
+        from core.auth import refuse_unauthenticated
 
-        record_refusal(system_actor("api"), "warehouse.authenticate_push", exc, ("warehouse.frontendmachine", machine_id))
-        raise
+        refuse_unauthenticated(request, "warehouse.authenticate_push", exc, token=f"front-end:{machine_id[:18]}" if known else "")
     return machine_actor(machine.organisation, f"front-end:{machine.name}", frozenset({"front_end_machine"}),
-                         channel="api", request_id=request_id)
+                         channel="api", request_id=getattr(request, "request_id", ""))
 
 
 # --- database extraction (A1) -------------------------------------------------------------------

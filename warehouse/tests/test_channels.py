@@ -53,6 +53,7 @@ def test_a_pushed_batch_with_bad_records_is_refused_with_its_issues(client, city
     response = client.post(f"/api/v1/data/{household.pk}/records", {"records": records},
                            content_type="application/json", **_token(city, "officer"))
     assert response.status_code == 422
+    assert response.json()["code"] == "batch_refused" and response.json()["field"] is None  # the error shape, and the batch
     issue = response.json()["issues"][0]
     assert (issue["row"], issue["column"], issue["rule"]) == (5, "citizen_id", "check_digit")
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from audit.models import Event
 from catalog.models import Resource
 from core import signing
+from core.auth import audit_refusals
 from gongshu.cli import main
 from gongshu.demo import _synthetic_rows
 from warehouse import frontend
@@ -93,7 +94,9 @@ def test_a_forged_or_stale_push_is_refused_and_nothing_ingested(client, machine,
     assert response.status_code == 401
     assert response.json()["code"] == ("stale_request" if tamper == "time" else "bad_signature")
     assert Batch.objects.count() == before
-    assert Event.objects.filter(action="warehouse.authenticate_push", outcome="refused").exists()
+    audit_refusals(before=time.time() + 120)  # counted per address and minute, as the worker reports it
+    event = Event.objects.filter(action="warehouse.authenticate_push", outcome="refused").latest("seq")
+    assert event.data["tokens"].get(f"front-end:{machine_obj.pk}") and response.json()["code"] in event.data["codes"]
 
 
 def test_a_machine_pushes_only_its_own_agencys_data(client, machine, tmp_path):
