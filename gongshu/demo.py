@@ -536,7 +536,8 @@ def _sharing(orgs, echo) -> None:
     transition(officer, request.case, "agree", comment="符合共享条件，按最小必要原则授权")
     grant = request.grant
     people = arrow_of(snapshot_of(household)).slice(0, 5).column("citizen_id").to_pylist()
-    receipts = [services.call(_actor("cdo_civil_affairs", channel="api"), grant.ref, filters={"citizen_id": p}).audit_seq
+    receipts = [services.call(_actor("cdo_civil_affairs", channel="api"), grant.ref, filters={"citizen_id": p},
+                              purpose=grant.purpose).audit_seq
                 for p in people]
     echo(f"sharing: request {request.case.number} granted as {grant.ref}; {len(receipts)} lookups, receipts #{receipts[0]}…#{receipts[-1]}")
     public = User.objects.get(username="public")

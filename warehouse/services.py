@@ -630,7 +630,7 @@ def withdraw_source_database(actor: Actor, case):
     return _decided(actor, case, "withdrawn", "withdraw_source_database")
 
 
-def _set_source_status(actor: Actor, source, *, reason: str, expected: str, status: str):
+def _set_source_status(actor: Actor, source, action: str, *, reason: str, expected: str, status: str):
     from core.services import notify
 
     from .models import SourceDatabase
@@ -645,6 +645,7 @@ def _set_source_status(actor: Actor, source, *, reason: str, expected: str, stat
         _check_source(source)
     source.status, source.status_reason = status, reason.strip()
     source.save(update_fields=["status", "status_reason", "updated_at"])
+    record(actor, action, source, before={"status": expected}, after={"status": status}, detail={"reason": source.status_reason})
     notify(organisation=source.organisation, kind="case",
            message=f"源数据库“{source.name}”已{'暂停抽取' if status == 'suspended' else '恢复抽取'}：{source.status_reason}")
     return source
@@ -653,19 +654,15 @@ def _set_source_status(actor: Actor, source, *, reason: str, expected: str, stat
 @service
 def suspend_source_database(actor: Actor, source, *, reason: str):
     """The bureau stops extraction from an approved source (a suspended source never runs)."""
-    source = _set_source_status(actor, source, reason=reason, expected="approved", status="suspended")
-    record(actor, "warehouse.suspend_source_database", source, before={"status": "approved"},
-           after={"status": "suspended"}, detail={"reason": source.status_reason})
-    return source
+    return _set_source_status(actor, source, "warehouse.suspend_source_database", reason=reason, expected="approved",
+                              status="suspended")
 
 
 @service
 def reinstate_source_database(actor: Actor, source, *, reason: str):
     """The bureau lets a suspended source be extracted from again (checked again first)."""
-    source = _set_source_status(actor, source, reason=reason, expected="suspended", status="approved")
-    record(actor, "warehouse.reinstate_source_database", source, before={"status": "suspended"},
-           after={"status": "approved"}, detail={"reason": source.status_reason})
-    return source
+    return _set_source_status(actor, source, "warehouse.reinstate_source_database", reason=reason, expected="suspended",
+                              status="approved")
 
 
 @service
