@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export GONGSHU_DATA_DIR ?= $(CURDIR)/var
+# The suite runs on this many processes (pytest-xdist), each with its own test database and data directory.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test bench install clean
 
@@ -20,7 +22,7 @@ demo: install
 	$(BIN)/gongshu serve
 
 test: install
-	GONGSHU_DATA_DIR=$(CURDIR)/var/test GONGSHU_DB_CONN_MAX_AGE=0 $(BIN)/pytest $(PYTEST_ARGS)
+	GONGSHU_DATA_DIR=$(CURDIR)/var/test GONGSHU_DB_CONN_MAX_AGE=0 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: install
 	GONGSHU_DATA_DIR=$(CURDIR)/var/bench $(BIN)/python -m bench

@@ -1,8 +1,11 @@
-"""Shared test set-up: the demo city is loaded once per session into the test database (SQLite or
-PostgreSQL), each test runs in a transaction that is rolled back, browser tests run last."""
+"""Shared test set-up: the demo city is loaded once per run (per worker of a parallel run) into the test
+database (SQLite or PostgreSQL); each unit test runs in a transaction that is rolled back; end-to-end tests
+on committed data (a live server, a child process, a browser) run last, on what earlier ones left, and
+nothing reloads the city."""
 
 from __future__ import annotations
 
+import collections
 import os
 
 import pytest
@@ -11,8 +14,15 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 
 
 def pytest_collection_modifyitems(config, items):
-    # Tests on committed data (browser, crash) flush the database afterwards: run them last.
-    items.sort(key=lambda item: item.get_closest_marker("flushes") is not None)
+    """Tests on committed data (browser, crash) leave what they wrote: their modules run after every module
+    of rolled-back tests (a parallel run hands out whole files in this order, `--dist loadfile
+    --no-loadscope-reorder`); the larger modules first, so that the two workers finish together."""
+    sizes = collections.Counter(item.path for item in items)
+    committed = {item.path for item in items if item.get_closest_marker("committed")}
+    mixed = sorted(str(item.path) for item in items if item.path in committed and not item.get_closest_marker("committed"))
+    if mixed:
+        raise pytest.UsageError(f"a module of committed tests holds rolled-back ones too: {mixed[0]}")
+    items.sort(key=lambda item: (item.get_closest_marker("committed") is not None, -sizes[item.path], str(item.path)))
 
 
 @pytest.fixture(scope="session")
@@ -47,29 +57,43 @@ def sign_in(client, city):
 
 
 @pytest.fixture
-def committed_demo(transactional_db):
-    """The demo city on committed data (for a live server or a child process); the test database is
-    flushed afterwards, so such tests are marked ``flushes`` and run last."""
-    from django.db import connection
+def committed_demo(django_db_setup, django_db_blocker):
+    """The demo city on committed data (for a live server or a child process): no transaction around the
+    test and no flush after it, so such tests are marked ``committed`` and run last."""
+    with django_db_blocker.unblock():
+        yield
 
-    from audit import guards
-    from gongshu.demo import load
-    from core.models import Region
 
-    guards.install(connection)
-    if not Region.objects.exists():  # an earlier such test flushed the database
-        from gongshu.seed import reference_data
+@pytest.fixture(autouse=True)
+def _django_db_marker(request):
+    """Replaces pytest-django's fixture of this name (pinned version): a test marked ``django_db`` (or in a
+    module so marked) runs in a rolled-back transaction, except a ``committed`` test, which runs on
+    committed_demo."""
+    if request.node.get_closest_marker("django_db") and not request.node.get_closest_marker("committed"):
+        request.getfixturevalue("_django_db_helper")
 
-        reference_data()
-        load(echo=lambda *_: None)
+
+@pytest.fixture(autouse=True)
+def _live_server_helper(request):
+    """Replaces pytest-django's helper of this name, which would flush the database after every live-server
+    test (and the next one would reload the city): a live server here serves the committed demo city."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("committed_demo")
+    live_server = request.getfixturevalue("live_server")
+    live_server._live_server_modified_settings.enable()
     yield
-    guards.remove(connection)  # the flush after a transactional test empties audit_event too
+    live_server._live_server_modified_settings.disable()
 
 
 @pytest.fixture
-def city(db):
-    """Handy handles on the demo city."""
+def city(request):
+    """Handy handles on the demo city (in the test's transaction, or on committed data)."""
     from core.models import Organisation, Region, User
+
+    if "committed_demo" not in request.fixturenames:
+        request.getfixturevalue("db")
 
     class City:
         region = Region.objects.get(code="230500")

@@ -24,6 +24,8 @@ def env_int(name: str, default: int) -> int:
 
 
 DATA_DIR = Path(env("GONGSHU_DATA_DIR", str(REPO_DIR / "var"))).resolve()
+if env("PYTEST_XDIST_WORKER"):  # a parallel test run: each worker (and its child processes) has its own
+    DATA_DIR = DATA_DIR / env("PYTEST_XDIST_WORKER")
 # Keys live apart from data: a copy of the data directory alone must not carry them.
 KEY_DIR = Path(env("GONGSHU_KEY_DIR", str(DATA_DIR.parent / (DATA_DIR.name + "-keys")))).resolve()
 

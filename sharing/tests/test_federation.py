@@ -26,7 +26,7 @@ from core.models import User
 from sharing import federation
 from sharing.models import RemoteCall
 
-pytestmark = [pytest.mark.flushes, pytest.mark.federation]
+pytestmark = [pytest.mark.committed, pytest.mark.federation]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -77,21 +77,23 @@ class Province:
             self.server.wait(timeout=20)
 
 
-@pytest.fixture
-def province(tmp_path, live_server, committed_demo):
-    instance = Province(tmp_path)
+@pytest.fixture(scope="module")
+def province(tmp_path_factory, live_server, django_db_setup, django_db_blocker):
+    """One province for the module: set up once (a second migrate and demo load), on committed data."""
+    instance = Province(tmp_path_factory.mktemp("federation"))
     instance.cli("migrate")
     instance.cli("demo", "load")
     instance.cli("federation", "add-peer", "shuangyashan", live_server.url, federation.public_key(), "--level", "lower",
                  "--organisation", "双鸭山市数据局")
     instance.start()
-    federation.add_peer(system_actor("test"), name="heilongjiang", url=instance.url,
-                        public_key=instance.cli("federation", "key").strip(), level="upper")
+    with django_db_blocker.unblock():
+        federation.add_peer(system_actor("test"), name="heilongjiang", url=instance.url,
+                            public_key=instance.cli("federation", "key").strip(), level="upper")
     yield instance
     instance.stop()
 
 
-def test_a_city_agency_calls_a_province_grant_and_both_sides_log_it_S9(province, client):
+def test_a_city_agency_calls_a_province_grant_and_both_sides_log_it_S9(province, committed_demo, client):
     entries = federation.remote_catalog("heilongjiang")
     household = next(e for e in entries if e["name"] == "户籍人口基本信息")
     agency = act_as(User.objects.get(username="cdo_civil_affairs"))
@@ -123,7 +125,7 @@ def test_a_city_agency_calls_a_province_grant_and_both_sides_log_it_S9(province,
     assert "remote-answer" in looked and str(RemoteCall.objects.latest("pk").remote_seq) in looked
 
 
-def test_forged_and_replayed_federation_requests_are_refused_S9(province):
+def test_forged_and_replayed_federation_requests_are_refused_S9(province, committed_demo):
     path = "/api/v1/federation/catalog"
     key = signing.load_private_key(Path(province.env["GONGSHU_KEY_DIR"]) / "federation-ed25519.pem")  # not the city's key
     status, answer = signing.send(province.url, "GET", path, key=key, sender=("X-Gongshu-Peer", "shuangyashan"))

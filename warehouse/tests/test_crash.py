@@ -17,7 +17,7 @@ from warehouse.models import Batch, Snapshot
 from warehouse.services import collect_garbage
 from core.actor import system_actor
 
-pytestmark = [pytest.mark.flushes, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.committed]
 
 
 def _child_env(failpoint: str) -> dict:

@@ -118,22 +118,3 @@ def test_keygen_command(tmp_path):
     result = CliRunner().invoke(main, ["frontend", "keygen", str(tmp_path / "k.pem")])
     assert result.exit_code == 0 and len(result.output.strip()) == 44
     assert oct((tmp_path / "k.pem").stat().st_mode & 0o777) == "0o600"
-
-
-@pytest.mark.flushes
-@pytest.mark.django_db(transaction=True)
-def test_the_push_client_over_http(committed_demo, live_server, city, tmp_path):
-    """`gongshu push` on the agency side talks to a running platform over HTTP."""
-    import os
-    import subprocess
-    import sys
-
-    key = tmp_path / "machine.pem"
-    machine_obj = register_front_end(city.actor("cdo_human_resources"), name="前置机一号", public_key=frontend.keygen(key))
-    insurance = Resource.objects.get(name="社会保险参保信息")
-    args = [sys.executable, "-m", "gongshu.cli", "push", insurance.code, str(_file(tmp_path, insurance)),
-            "--url", live_server.url, "--machine", str(machine_obj.pk), "--key", str(key)]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=dict(os.environ))
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert '"status": "published"' in done.stdout
-    assert Batch.objects.filter(resource=insurance, channel="front_end", status="published").exists()
