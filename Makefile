@@ -22,6 +22,7 @@ demo: install
 	$(BIN)/gongshu serve
 
 test: install
+	$(BIN)/lint-imports --no-cache
 	GONGSHU_DATA_DIR=$(CURDIR)/var/test GONGSHU_DB_CONN_MAX_AGE=0 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: install

@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
-from core import signing
-from core.errors import GongshuError
+from foundation import signing
+from foundation.errors import GongshuError
 
 from . import chain
 

@@ -10,15 +10,16 @@ import contextvars
 import datetime as dt
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from core import rawdb, rulebook
-from core.actor import Actor
-from core.errors import GongshuError, NotFound, PermissionDenied
+from foundation import rawdb, rulebook
+from foundation.actor import Actor
+from foundation.errors import GongshuError, NotFound, PermissionDenied
 
 from . import chain, checkpoints
 from .checkpoints import CheckpointError
@@ -255,7 +256,7 @@ def _against_checkpoint(result: Verification) -> Verification:
 class Proof:
     """That one event (a caller's receipt) is in the chain: its hash recomputes, and every event after it
     links on to the current head; ``anchored`` when the latest signed checkpoint lies at or after it.
-    ``event`` (what happened, who, for whom) only for a reader entitled to it (``selectors.may_see_event``)."""
+    ``event`` (what happened, who, for whom) only for a reader entitled to it (``core.selectors.may_see_event``)."""
 
     seq: int
     hash: str
@@ -269,17 +270,15 @@ class Proof:
     event: dict | None = None
 
 
-def prove(seq: int, expected_hash: str | None = None, *, actor: Actor | None = None) -> Proof:
-    """Inclusion of event ``seq`` for anyone; its content only if ``actor`` may see it (none without an actor).
-    An event that is not in the chain is NotFound."""
-    from .selectors import may_see_event
-
+def prove(seq: int, expected_hash: str | None = None, *, disclose: Callable[[Event], bool] | None = None) -> Proof:
+    """Inclusion of event ``seq`` for anyone; its content only if ``disclose(event)`` says the reader may see
+    it (none without it). An event that is not in the chain is NotFound."""
     event = Event.objects.filter(seq=seq).first()
     if event is None:
         raise NotFound(f"审计事件 #{seq} 不在审计链中", field="seq")
     head_seq, head_hash = _head()
     content = None
-    if actor is not None and may_see_event(actor, event):
+    if disclose is not None and disclose(event):
         content = {"action": event.action, "at": event.at.isoformat(), "organisation": event.organisation_name,
                    "actor": event.actor_name, "object": f"{event.object_type}:{event.object_id}",
                    "outcome": event.outcome, "data": event.data}

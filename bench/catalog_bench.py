@@ -13,7 +13,7 @@ from django.utils import timezone
 from catalog import exports, search, selectors
 from catalog.models import DataItem, Resource, ResourceVersion
 from catalog.services import _current_fields, version_data
-from core.actor import system_actor
+from foundation.actor import system_actor
 from core.models import Organisation
 
 ENTRIES = 10_000

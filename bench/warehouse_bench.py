@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from catalog.models import Resource
-from core.actor import system_actor
+from foundation.actor import system_actor
 from warehouse import lookup, query, usage
 from warehouse.services import ingest_file, ingest_table
 

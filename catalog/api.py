@@ -3,7 +3,7 @@ import datetime as dt
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from core.errors import NotFound
+from foundation.errors import NotFound
 from workflow.api import CaseOut
 
 from . import diff, selectors, services

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import F
 
-from core import textfiles
+from foundation import textfiles
 
 from .models import DataItem, IndustryCategory, Resource, ResourceVersion
 
@@ -171,7 +171,7 @@ def table(rows: Iterable[tuple[Resource, dict]]) -> Iterator[list]:
         yield [fn(resource, data) for _, fn in COLUMNS]
 
 
-# One writer for every spreadsheet the platform hands out (formula-like text neutralised): see core.textfiles.
+# One writer for every spreadsheet the platform hands out (formula-like text neutralised): see foundation.textfiles.
 csv_bytes = textfiles.csv_bytes
 
 

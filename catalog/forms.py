@@ -1,6 +1,6 @@
 from django import forms
 
-from core import rulebook
+from foundation import rulebook
 from grading.models import Category, Grade
 from grading.scheme import sensitivity_types
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.db.models import F, Q, QuerySet
 
-from core import permissions
-from core.actor import Actor
-from core.errors import NotFound
+from foundation import permissions
+from foundation.actor import Actor
+from foundation.errors import NotFound
 
 from . import search
 from .models import DataItem, Resource

@@ -8,10 +8,10 @@ from django.db import models
 from django.utils import timezone
 
 from audit.services import record, service
-from core import permissions
-from core.actor import Actor
-from core.errors import Conflict, ValidationFailed, refuse_if
-from core import rulebook
+from foundation import permissions
+from foundation.actor import Actor
+from foundation.errors import Conflict, ValidationFailed, refuse_if
+from foundation import rulebook
 from core.models import Organisation
 from core.selectors import bureau_for, city_of, service_centre_for
 from grading.models import Category, Grade

@@ -7,11 +7,13 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core import permissions, rulebook, workdays
-from core.errors import Conflict, GongshuError, NotFound, ValidationFailed
+from foundation import permissions, rulebook
+
+from core import workdays
+from foundation.errors import Conflict, GongshuError, NotFound, ValidationFailed
 from core.models import Organisation, Region
-from core.textfiles import read_csv_sample
-from core.viewkit import actor_of, apply_errors
+from foundation.textfiles import read_csv_sample
+from foundation.viewkit import actor_of, apply_errors
 from grading.models import Category, Grade
 from workflow import selectors as case_selectors
 from workflow.models import Case

@@ -3,8 +3,10 @@ import datetime as dt
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from . import identifiers, rulebook, services
-from .errors import ValidationFailed
+from foundation import identifiers, rulebook
+
+from . import services
+from foundation.errors import ValidationFailed
 from .models import ApiToken
 from .workdays import add_workdays
 

@@ -25,9 +25,12 @@ from ninja.security import HttpBearer
 
 from audit.services import record, record_refusal
 
-from . import rawdb, ratelimit
-from .actor import Actor, act_as, system_actor
-from .errors import GongshuError, NotAuthenticated, PermissionDenied, TooManyRequests
+from foundation import rawdb
+
+from . import ratelimit
+from foundation.actor import Actor, system_actor
+from .actor import act_as
+from foundation.errors import GongshuError, NotAuthenticated, PermissionDenied, TooManyRequests
 from .services import authenticate_token
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -4,9 +4,10 @@ from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from . import httperrors
-from .actor import act_as, new_request_id, request_id_var
-from .errors import PermissionDenied
+from foundation import httperrors
+from foundation.actor import new_request_id, request_id_var
+from .actor import act_as
+from foundation.errors import PermissionDenied
 from .models import Membership
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,32}$")

@@ -8,7 +8,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import identifiers
+from foundation import identifiers
+
+from foundation.roles import Role  # noqa: F401  (Membership.role's choices; core.models.Role as before)
 
 
 class BaseModel(models.Model):
@@ -123,20 +125,6 @@ class Organisation(BaseModel):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Role(models.TextChoices):
-    """P2 roles. A membership gives one role in one organisation."""
-
-    BUREAU_ADMIN = "bureau_admin", _("数据局管理员")
-    SERVICE_CENTRE_STAFF = "service_centre_staff", _("大数据中心工作人员")
-    DATA_OFFICER = "data_officer", _("首席数据官")
-    AGENCY_STAFF = "agency_staff", _("部门工作人员")
-    OPERATOR_STAFF = "operator_staff", _("运营机构工作人员")
-    DEVELOPER_STAFF = "developer_staff", _("开发主体工作人员")
-    PUBLIC_USER = "public_user", _("社会公众")
-    SUPERVISOR = "supervisor", _("监管人员")
-    EXPERT = "expert", _("专家委员会委员")
 
 
 # Which organisation kinds a role can be held in.

@@ -1,19 +1,10 @@
-"""One permission check used by every service, scoped to organisation and region (P2).
-
-A permission is a name (``catalog.review``). Roles grant permissions; each permission has a scope:
-
-* ``own``: the target organisation must be the acting organisation;
-* ``region``: the target must lie in the acting organisation's region or below it;
-* ``any``: no target restriction (reading the published catalog, for example).
-"""
+"""The platform's permissions and the roles that hold them (P2), declared to the one mechanism
+(``foundation.permissions``: own / region / any) when the core app is ready."""
 
 from __future__ import annotations
 
-from .actor import Actor
-from .errors import PermissionDenied
-from .models import Role
-
-OWN, REGION, ANY = "own", "region", "any"
+from foundation.permissions import ANY, OWN, REGION, declare
+from foundation.roles import Role
 
 PERMISSIONS: dict[str, str] = {
     # catalog
@@ -63,36 +54,4 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     "federation_peer": {"share.request", "share.call"},
 }
 
-
-def permissions_of(actor: Actor) -> set[str]:
-    if actor.is_system:
-        return set(PERMISSIONS)
-    granted: set[str] = set()
-    for role in actor.roles:
-        granted |= ROLE_PERMISSIONS.get(role, set())
-    return granted
-
-
-def can(actor: Actor, permission: str, *, organisation=None, region=None) -> bool:
-    try:
-        require(actor, permission, organisation=organisation, region=region)
-    except PermissionDenied:
-        return False
-    return True
-
-
-def require(actor: Actor, permission: str, *, organisation=None, region=None) -> None:
-    """Raise PermissionDenied unless ``actor`` holds ``permission`` over the target."""
-    scope = PERMISSIONS.get(permission)
-    if scope is None:
-        raise KeyError(f"unknown permission {permission}")
-    if actor.is_system:
-        return
-    if permission not in permissions_of(actor):
-        raise PermissionDenied(f"当前角色无权执行此操作（{permission}）", code="forbidden")
-    if scope == OWN and organisation is not None and organisation.pk != actor.organisation.pk:
-        raise PermissionDenied("只能对本组织的对象执行此操作", code="other_organisation")
-    if scope == REGION:
-        target = region or (organisation.region if organisation is not None else None)
-        if target is not None and not target.is_within(actor.organisation.region):
-            raise PermissionDenied("目标不在本组织的管辖区域内", code="other_region")
+declare(PERMISSIONS, ROLE_PERMISSIONS)

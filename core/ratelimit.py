@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from . import rawdb
-from .errors import TooManyRequests
+from foundation import rawdb
+from foundation.errors import TooManyRequests
 
 SYNC_SECONDS = 1.0
 PURGE_SECONDS = 60.0  # ended windows (not tallies) are removed from the table at most this often per process

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from audit.services import record, service
 
-from . import permissions
-from .actor import Actor
-from .errors import NotAuthenticated, PermissionDenied, ValidationFailed
+from foundation import permissions
+from foundation.actor import Actor
+from foundation.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from .models import ApiToken, CalendarDay, Membership, Notification, Organisation, Region, User
 
 

@@ -4,8 +4,8 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from .actor import Actor, system_actor
-from .errors import NotAuthenticated
+from foundation.actor import Actor, system_actor
+from foundation.errors import NotAuthenticated
 
 
 def _actor(user=None, channel="web") -> Actor:

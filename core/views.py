@@ -12,15 +12,13 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from workflow import selectors as case_selectors
-
 from . import services
 from .actor import act_as
-from .errors import ValidationFailed
+from foundation.errors import ValidationFailed
 from .forms import LoginForm, OtpForm, TokenForm
 from .middleware import SESSION_ORG
 from .models import ApiToken, Notification
-from .viewkit import actor_of, apply_errors
+from foundation.viewkit import actor_of, apply_errors
 
 
 class LoginView(auth_views.LoginView):
@@ -59,17 +57,6 @@ def otp(request):
         context["secret"] = base64.b32encode(device.bin_key).decode()
         context["qr_svg"] = segno.make(device.config_url).svg_inline(scale=4)
     return render(request, "core/otp.html", context)
-
-
-@login_required
-def home(request):
-    actor = actor_of(request)
-    queue = list(case_selectors.queue(actor)[:50])
-    for case in queue:
-        case.remaining = case_selectors.remaining_workdays(case)
-    opened = case_selectors.restrict(actor).filter(applicant=actor.organisation, closed_at=None).select_related("assignee")[:20]
-    notes = Notification.objects.filter(organisation=actor.organisation).order_by("-created_at")[:10]
-    return render(request, "core/home.html", {"queue": queue, "opened": opened, "notifications": notes})
 
 
 @login_required

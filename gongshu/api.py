@@ -11,18 +11,13 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.renderers import JSONRenderer
 from pydantic import BaseModel
 
-from core import httperrors
+from foundation import apijson, httperrors
 from core.auth import TokenAuth
-from core.errors import GongshuError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from foundation.errors import GongshuError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 
 logger = logging.getLogger(__name__)
-
-
-class UTF8Renderer(JSONRenderer):
-    json_dumps_params = {"ensure_ascii": False}  # Chinese stays readable on the wire
 
 
 ERROR_SCHEMA = {
@@ -69,7 +64,7 @@ def _error_response(status: int) -> dict:
 
 
 api = GongshuAPI(
-    renderer=UTF8Renderer(),
+    renderer=apijson.RENDERER,
     title="公数 Gongshu API",
     version="1",
     description="城市公共数据平台：目录、汇聚、共享、开放、授权运营、登记、交易、安全与监督。",
@@ -195,7 +190,7 @@ def _unexpected(request, exc: Exception):
 
 def _routers():
     from catalog.api import router as catalog_router
-    from audit.api import router as audit_router
+    from core.audit_api import router as audit_router
     from core.api import router as core_router
     from sharing.api import router as sharing_router
     from sharing.federation_api import router as federation_router

@@ -153,7 +153,7 @@ def demo_otp(username):
 def rules():
     """List the rulebook: key, value, citation."""
     _django()
-    from core import rulebook
+    from foundation import rulebook
 
     book = rulebook.current()
     click.echo(f"# {book.title} ({book.name})")
@@ -179,7 +179,7 @@ def _report(problem: str | None):
 @click.argument("code")
 def check_uscc(code):
     """A Unified Social Credit Code (GB 32100)."""
-    from core.identifiers import uscc_problem
+    from foundation.identifiers import uscc_problem
 
     _report(uscc_problem(code))
 
@@ -188,7 +188,7 @@ def check_uscc(code):
 @click.argument("number")
 def check_citizen_id(number):
     """A citizen ID number (GB 11643), check digit and date of birth."""
-    from core.identifiers import citizen_id_problem
+    from foundation.identifiers import citizen_id_problem
 
     _report(citizen_id_problem(number))
 
@@ -216,7 +216,7 @@ def workdays_add(start, n):
 def workdays_set(day, workday, name):
     """Record a holiday or make-up workday for a year the calendar package does not know."""
     _django()
-    from core.actor import system_actor
+    from foundation.actor import system_actor
     from core.services import set_calendar_day
 
     set_calendar_day(system_actor("cli"), date=day, is_workday=workday, name=name)
@@ -268,8 +268,8 @@ def audit_checkpoint(new_chain):
     audit.checkpoint_minutes); refused if the chain no longer matches the latest checkpoint."""
     _django()
     from audit.services import checkpoint
-    from core.actor import system_actor
-    from core.errors import GongshuError
+    from foundation.actor import system_actor
+    from foundation.errors import GongshuError
 
     try:
         written = checkpoint(system_actor("cli"), new_chain=new_chain)
@@ -287,11 +287,11 @@ def audit_prove(event, expected):
     """Show that EVENT (a receipt's event number) is in the chain and links on to the head."""
     _django()
     from audit.services import prove
-    from core.actor import system_actor
-    from core.errors import GongshuError
+    from foundation.actor import system_actor
+    from foundation.errors import GongshuError
 
     try:
-        proof = prove(event, expected, actor=system_actor("cli"))
+        proof = prove(event, expected, disclose=lambda _event: True)  # the operator on the machine
     except GongshuError as exc:
         click.echo(f"NOT PROVEN: {exc.message}")
         sys.exit(1)
@@ -335,8 +335,8 @@ def federation_key():
 def federation_add_peer(name, url, public_key, level, organisation):
     """Register the instance NAME at URL with its PUBLIC_KEY."""
     _django()
-    from core.actor import system_actor
-    from core.errors import GongshuError
+    from foundation.actor import system_actor
+    from foundation.errors import GongshuError
     from core.models import Organisation
     from sharing.federation import add_peer
 
@@ -372,7 +372,7 @@ def cases_overdue(raise_):
     if not rows:
         click.echo("no overdue cases")
     if raise_:
-        from core.actor import system_actor
+        from foundation.actor import system_actor
 
         raised = raise_overdue_cases(system_actor("cli"))
         click.echo(f"raised {len(raised)} to the bureau")
@@ -396,7 +396,7 @@ def catalog_export(fmt, output, base):
     import json
 
     from catalog import exports, selectors
-    from core.actor import system_actor
+    from foundation.actor import system_actor
 
     rows = exports.published(selectors.restrict(system_actor("cli")))
     if fmt == "jsonld":
@@ -419,9 +419,9 @@ def catalog_export(fmt, output, base):
 def catalog_discover(sample, encoding):
     """Scan a CSV SAMPLE and print its sensitive columns with suggested category and grade (nothing is stored)."""
     _django()
-    from core import rulebook
-    from core.errors import GongshuError
-    from core.textfiles import read_csv_sample
+    from foundation import rulebook
+    from foundation.errors import GongshuError
+    from foundation.textfiles import read_csv_sample
     from grading.discovery import discover
 
     try:
@@ -476,8 +476,8 @@ def data_ingest(resource, file, encoding, mode):
     _django()
     from pathlib import Path
 
-    from core.actor import system_actor
-    from core.errors import GongshuError
+    from foundation.actor import system_actor
+    from foundation.errors import GongshuError
     from warehouse.models import Batch
     from warehouse.services import ingest_file
 
@@ -522,8 +522,8 @@ def data_query(resource, sql, keys, purpose, as_of, limit):
     _django()
     import json
 
-    from core.actor import system_actor
-    from core.errors import GongshuError
+    from foundation.actor import system_actor
+    from foundation.errors import GongshuError
     from warehouse import query
 
     target = _resource(resource)
@@ -544,8 +544,8 @@ def data_query(resource, sql, keys, purpose, as_of, limit):
 def data_build_base(base):
     """Consolidate a base database (A5) from the statutory sources into a new snapshot."""
     _django()
-    from core.actor import system_actor
-    from core.errors import GongshuError
+    from foundation.actor import system_actor
+    from foundation.errors import GongshuError
     from warehouse.bases import build
 
     try:
@@ -561,7 +561,7 @@ def data_build_base(base):
 def data_gc():
     """Remove snapshot files no committed snapshot refers to (left by a crash)."""
     _django()
-    from core.actor import system_actor
+    from foundation.actor import system_actor
     from warehouse.services import collect_garbage
 
     removed = collect_garbage(system_actor("cli"))
@@ -668,7 +668,7 @@ def token_create(username, organisation_id, scopes, days, name):
     """Issue a token for USERNAME; it is printed once and stored only as a hash."""
     _django()
     from core.actor import act_as
-    from core.errors import GongshuError
+    from foundation.errors import GongshuError
     from core.models import User
     from core.services import issue_token
 

@@ -15,8 +15,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from core import identifiers, workdays
-from core.actor import act_as, system_actor
+from foundation import identifiers
+
+from core import workdays
+from foundation.actor import system_actor
+from core.actor import act_as
 from core.models import Membership, Organisation, Region, Role, User
 from core.workdays import add_months
 

@@ -5,35 +5,35 @@ from __future__ import annotations
 
 
 def raise_overdue() -> str:
-    from core.actor import system_actor
+    from foundation.actor import system_actor
     from workflow.services import raise_overdue_cases
 
     return f"{len(raise_overdue_cases(system_actor('system')))} overdue case(s) raised"
 
 
 def flag_stale_data() -> str:
-    from core.actor import system_actor
+    from foundation.actor import system_actor
     from warehouse.services import flag_stale_data
 
     return f"{flag_stale_data(system_actor('system'))} stale resource(s) flagged"
 
 
 def purge_usage_logs() -> str:
-    from core.actor import system_actor
+    from foundation.actor import system_actor
     from warehouse.services import purge_usage_logs
 
     return f"{purge_usage_logs(system_actor('system'))} usage log(s) past retention removed"
 
 
 def refresh_bases() -> str:
-    from core.actor import system_actor
+    from foundation.actor import system_actor
     from warehouse.bases import refresh
 
     return f"{len(refresh(system_actor('system')))} base database(s) rebuilt from newer sources"
 
 
 def run_extractions() -> str:
-    from core.actor import system_actor
+    from foundation.actor import system_actor
     from warehouse.services import run_due_extractions
 
     return f"{run_due_extractions(system_actor('system'))} extraction(s) run"
@@ -60,8 +60,8 @@ def copy_usage_logs() -> str:
 
 def checkpoint_audit() -> str:
     from audit.services import checkpoint_if_due
-    from core.actor import system_actor
-    from core.errors import GongshuError
+    from foundation.actor import system_actor
+    from foundation.errors import GongshuError
 
     try:
         written = checkpoint_if_due(system_actor("system"))  # throttled by the rulebook's audit.checkpoint_minutes
@@ -73,7 +73,7 @@ def checkpoint_audit() -> str:
 
 
 def fail_stale_batches() -> str:
-    from core.actor import system_actor
+    from foundation.actor import system_actor
     from warehouse.services import fail_stale_batches
 
     return f"{len(fail_stale_batches(system_actor('worker')))} interrupted batch(es) refused"
@@ -86,7 +86,7 @@ def audit_refusals() -> str:
 
 
 def encrypt_pending() -> str:
-    from core.actor import system_actor
+    from foundation.actor import system_actor
     from warehouse.regrade import encrypt_pending
 
     return f"{encrypt_pending(system_actor('system'))} snapshot(s) re-encrypted after a re-grade"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from stdnum import luhn
 
-from core import rulebook
-from core.identifiers import citizen_id_problem, uscc_problem
+from foundation import rulebook
+from foundation.identifiers import citizen_id_problem, uscc_problem
 
 from .scheme import sensitivity_types
 

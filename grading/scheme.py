@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from core import rulebook
+from foundation import rulebook
 
 from .models import Category, Grade
 

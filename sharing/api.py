@@ -10,7 +10,8 @@ from pydantic import Field
 
 from catalog import selectors as catalog_selectors
 from core.auth import TokenAuth
-from core.errors import ValidationFailed
+from foundation import apijson
+from foundation.errors import ValidationFailed
 
 from . import selectors, services
 
@@ -146,9 +147,7 @@ def answered(request, ref, result, response: HttpResponse):
     """The answer rendered as it is into the operation's response: it is built above in the shape of
     ``CallOut`` from typed values, so the per-call path skips validating it again (the schema still
     documents it)."""
-    from gongshu.api import api  # the API this router is mounted on
-
-    return api.create_response(request, answer(ref, result), temporal_response=response)
+    return apijson.write(request, answer(ref, result), response)
 
 
 @router.post("/requests", response={201: RequestOut})
@@ -311,7 +310,7 @@ def delivery(request, ref: str, purpose: str | None = None, format: str = "csv",
     from django.http import HttpResponse
 
     from catalog.exports import csv_bytes
-    from core.errors import ValidationFailed
+    from foundation.errors import ValidationFailed
 
     purpose = declared_purpose(purpose)
     if format not in ("csv", "jsonl"):
@@ -387,7 +386,7 @@ def remote_records(request, remote_id: int):
     purpose = declared_purpose(request.GET.get("purpose"))
     remote = RemoteRequest.objects.select_related("peer").filter(pk=remote_id, applicant=request.actor.organisation).first()
     if remote is None:
-        from core.errors import NotFound
+        from foundation.errors import NotFound
 
         raise NotFound("没有这个上级申请")
     return federation.call_remote(request.actor, remote, filters={k: v for k, v in request.GET.items() if k not in RESERVED},

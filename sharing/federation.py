@@ -15,10 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import record, service
-from core import permissions, signing
-from core.actor import Actor, machine_actor
+from foundation import permissions, signing
+from foundation.actor import Actor, machine_actor
 from core.auth import refuse_unauthenticated
-from core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed, refuse_if
+from foundation.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed, refuse_if
 from core.models import Organisation
 
 from .models import Peer, PeerNonce, RemoteCall, RemoteRequest

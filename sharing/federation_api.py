@@ -8,7 +8,7 @@ import datetime as dt
 from ninja import Router, Schema, Status
 
 from catalog.models import Resource
-from core.errors import NotFound
+from foundation.errors import NotFound
 
 from . import federation, services
 from .api import answer, declared_purpose, lookup_filters

@@ -8,9 +8,11 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core import permissions, workdays
-from core.actor import Actor
-from core.errors import NotFound
+from foundation import permissions
+
+from core import workdays
+from foundation.actor import Actor
+from foundation.errors import NotFound
 from warehouse import usage
 from workflow.engine import case_type
 

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from audit.services import record, record_refusal, service
 from catalog.models import Resource
-from core import permissions, rawdb, rulebook, workdays
-from core.actor import Actor
-from core.errors import Conflict, GongshuError, NotFound, PermissionDenied, ValidationFailed, refuse_if
+from foundation import permissions, rawdb, rulebook
+from core import workdays
+from foundation.actor import Actor
+from foundation.errors import Conflict, GongshuError, NotFound, PermissionDenied, ValidationFailed, refuse_if
 from core.models import Organisation
 from core.selectors import bureau_for
 from core.services import notify
@@ -620,7 +621,7 @@ def reevaluate_conditional_entries(today: dt.date | None = None) -> int:
 
 def machine_monitor(provider: Organisation) -> Actor:
     """The bureau's monitor for the provider's region (the platform acting for the bureau)."""
-    from core.actor import machine_actor
+    from foundation.actor import machine_actor
 
     return machine_actor(bureau_for(provider.region), "共享监测", frozenset({"system"}), channel="system")
 

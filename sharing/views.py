@@ -7,9 +7,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from catalog import selectors as catalog_selectors
-from core import permissions, workdays
-from core.errors import GongshuError
-from core.viewkit import actor_of, submit
+from foundation import permissions
+from core import workdays
+from foundation.errors import GongshuError
+from foundation.viewkit import actor_of, submit
 
 from . import selectors, services
 from .models import Method
@@ -155,7 +156,7 @@ def new_case(request, kind: str):
             else:
                 messages.success(request, _("数据已回流：授权 %(ref)s") % {"ref": grant.ref})
                 return redirect("sharing:grant", ref=grant.ref)
-        from core import rulebook
+        from foundation import rulebook
 
         above = [r for r in actor.organisation.region.ancestors_and_self() if r.pk != actor.organisation.region_id]
         columns = (rulebook.current().backflow or {}).get("region_columns", [])
@@ -163,7 +164,7 @@ def new_case(request, kind: str):
                                             items__column__in=columns).distinct().order_by("code")
         return render(request, "sharing/new.html", {"kind": kind, "resources": resources})
     if kind not in forms_by_kind:
-        from core.errors import NotFound
+        from foundation.errors import NotFound
 
         raise NotFound("没有这种办件")
     form = forms_by_kind[kind](request.POST or None)

@@ -5,7 +5,7 @@ from pydantic import Field, model_validator
 
 from catalog import selectors as catalog_selectors
 from core.auth import TokenAuth
-from core.errors import ValidationFailed
+from foundation.errors import ValidationFailed
 
 from . import query, readers, selectors, services
 

@@ -8,9 +8,9 @@ import pyarrow as pa
 from django.db import transaction
 
 from catalog.models import Resource
-from core import rulebook
-from core.actor import Actor
-from core.errors import Conflict, NotFound
+from foundation import rulebook
+from foundation.actor import Actor
+from foundation.errors import Conflict, NotFound
 
 from . import engines
 from .models import Batch, Provenance, Snapshot

@@ -2,7 +2,7 @@
 
 from django.core import checks
 
-from core.errors import GongshuError
+from foundation.errors import GongshuError
 
 
 @checks.register(checks.Tags.security)

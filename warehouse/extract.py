@@ -25,7 +25,7 @@ from urllib.parse import quote
 import pyarrow as pa
 from django.conf import settings
 
-from core.errors import ValidationFailed
+from foundation.errors import ValidationFailed
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63})?")
 _PATH_PART = re.compile(r"\w[\w.-]{0,99}")  # no leading dot: neither "." nor ".." nor hidden files

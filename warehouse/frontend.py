@@ -11,8 +11,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from core import signing
-from core.signing import public_key_text
+from foundation import signing
+from foundation.signing import public_key_text
 
 HEADERS = ("X-Gongshu-Machine", "X-Gongshu-Time", "X-Gongshu-Nonce", "X-Gongshu-Signature")
 

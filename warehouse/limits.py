@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from django.conf import settings
 
-from core.errors import GongshuError, TooManyRequests
+from foundation.errors import GongshuError, TooManyRequests
 
 MIB = 1 << 20
 ENGINE_FLOOR = 16 * MIB  # the least an engine is given beside its input: below that, nothing useful runs

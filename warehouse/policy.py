@@ -12,7 +12,7 @@ from django.conf import settings
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from core.errors import PermissionDenied, ValidationFailed
+from foundation.errors import PermissionDenied, ValidationFailed
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # hostile input is expected; refusals are ours to report
 

@@ -18,9 +18,9 @@ from django.conf import settings
 
 from audit.services import record, record_refusal
 from catalog.models import Resource
-from core import permissions, rawdb
-from core.actor import Actor
-from core.errors import GongshuError, NotFound, PermissionDenied, ValidationFailed
+from foundation import permissions, rawdb
+from foundation.actor import Actor
+from foundation.errors import GongshuError, NotFound, PermissionDenied, ValidationFailed
 
 from . import crypto, engines, limits, lookup, masking, policy, storage, usage
 from .models import Snapshot

@@ -27,8 +27,8 @@ from django.dispatch import receiver
 from audit.services import record
 from catalog.models import Resource
 from catalog.signals import grades_changed
-from core.actor import Actor
-from core.errors import Conflict
+from foundation.actor import Actor
+from foundation.errors import Conflict
 
 from . import crypto, storage
 from .models import Snapshot

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Resource
-from core import permissions, rulebook
-from core.actor import Actor
-from core.errors import NotFound
+from foundation import permissions, rulebook
+from foundation.actor import Actor
+from foundation.errors import NotFound
 
 from . import usage
 from .models import Batch

@@ -25,9 +25,11 @@ from django.utils import timezone
 
 from audit.services import record, service
 from catalog.models import Resource
-from core import permissions, rulebook, workdays
-from core.actor import Actor, act_as, system_actor
-from core.errors import Conflict, GongshuError, NotFound, ValidationFailed
+from foundation import permissions, rulebook
+from core import workdays
+from foundation.actor import Actor, system_actor
+from core.actor import act_as
+from foundation.errors import Conflict, GongshuError, NotFound, ValidationFailed
 
 from . import quality, readers, storage, usage
 from .models import Batch, QualityIssue, Snapshot
@@ -463,7 +465,7 @@ def purge_usage_logs(actor: Actor) -> int:
 @service
 def register_front_end(actor: Actor, *, name: str, public_key: str):
     """The agency registers the public key of its front-end machine."""
-    from core import signing
+    from foundation import signing
 
     from .models import FrontEndMachine
 
@@ -483,9 +485,9 @@ def authenticate_push(request, *, body: bytes) -> Actor:
     """The machine's organisation as the actor, if the push is signed by a registered, unrevoked machine,
     fresh, and not a replay; otherwise a refusal, counted for the client address and minute as every
     refusal of an unknown sender is (core.auth)."""
-    from core import signing
-    from core.actor import machine_actor
-    from core.errors import NotAuthenticated
+    from foundation import signing
+    from foundation.actor import machine_actor
+    from foundation.errors import NotAuthenticated
 
     from . import frontend
     from .models import FrontEndMachine, PushNonce
@@ -695,7 +697,7 @@ def remove_source_host(actor: Actor, entry):
 def register_extraction(actor: Actor, resource: Resource, *, source_database, table: str, mode: str = "full",
                         watermark_column: str = "", interval_minutes: int = 1440):
     """An agency names the approved source database and the table the platform extracts a resource from."""
-    from core.errors import PermissionDenied
+    from foundation.errors import PermissionDenied
 
     from . import extract
     from .models import ExtractionSource, SourceDatabase

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from audit.models import Event
-from core import rawdb
+from foundation import rawdb
 
 from .models import UsageLog, UsageProgress
 

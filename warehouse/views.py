@@ -5,9 +5,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from catalog import selectors as catalog_selectors
-from core import permissions, textfiles
-from core.errors import GongshuError
-from core.viewkit import actor_of
+from foundation import permissions, textfiles
+from foundation.errors import GongshuError
+from foundation.viewkit import actor_of
 
 from . import selectors, services
 

@@ -2,7 +2,7 @@ import datetime as dt
 
 from ninja import Router, Schema
 
-from core.errors import NotFound
+from foundation.errors import NotFound
 
 from . import selectors, services
 from .models import Case

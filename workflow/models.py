@@ -54,7 +54,7 @@ class Case(BaseModel):
 
     @property
     def deadline_citation(self) -> str:
-        from core import rulebook
+        from foundation import rulebook
 
         return rulebook.rule(self.deadline_rule).article if self.deadline_rule else ""
 

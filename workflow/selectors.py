@@ -5,14 +5,14 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 
 from core import workdays
-from core.actor import Actor
+from foundation.actor import Actor
 
 from .models import Case
 
 
 def restrict(actor: Actor, qs: QuerySet | None = None) -> QuerySet:
     """Cases the actor may see: its organisation's own, assigned or party cases; the region's for overseers."""
-    from core import permissions
+    from foundation import permissions
 
     qs = Case.objects.all() if qs is None else qs
     if actor.is_system:

@@ -6,9 +6,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from audit.services import record, service
-from core import rulebook, workdays
-from core.actor import Actor
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from foundation import rulebook
+from core import workdays
+from foundation.actor import Actor
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import Organisation
 from core.services import notify
 from core.workdays import add_workdays

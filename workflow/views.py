@@ -3,8 +3,10 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from core.errors import NotFound, ValidationFailed
-from core.viewkit import actor_of
+from foundation.errors import NotFound, ValidationFailed
+from foundation.viewkit import actor_of
+
+from core.models import Notification
 
 from . import selectors, services
 
@@ -53,3 +55,15 @@ def take_transition(request, number):
     else:
         messages.success(request, "已办理")
     return redirect("workflow:detail", number=number)
+
+
+@login_required
+def home(request):
+    """The workbench: the cases waiting on the acting organisation, those it opened, its notifications."""
+    actor = actor_of(request)
+    queue = list(selectors.queue(actor)[:50])
+    for case in queue:
+        case.remaining = selectors.remaining_workdays(case)
+    opened = selectors.restrict(actor).filter(applicant=actor.organisation, closed_at=None).select_related("assignee")[:20]
+    notes = Notification.objects.filter(organisation=actor.organisation).order_by("-created_at")[:10]
+    return render(request, "core/home.html", {"queue": queue, "opened": opened, "notifications": notes})

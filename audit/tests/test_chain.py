@@ -8,7 +8,7 @@ from audit import chain
 from audit.models import Event
 from audit.services import checkpoint, record, verify
 from catalog.services import draft_resource
-from core.actor import system_actor
+from foundation.actor import system_actor
 from gongshu.cli import main
 
 from .attacks import as_attacker as _as_attacker

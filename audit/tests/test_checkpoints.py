@@ -16,9 +16,9 @@ from audit import chain, checkpoints
 from audit.checkpoints import CheckpointError
 from audit.models import ChainHead, Event
 from audit.services import checkpoint, checkpoint_if_due, record, verify
-from core import signing
-from core.actor import system_actor
-from core.errors import PermissionDenied
+from foundation import signing
+from foundation.actor import system_actor
+from foundation.errors import PermissionDenied
 from gongshu.cli import main
 from gongshu.jobs import checkpoint_audit
 
@@ -191,7 +191,7 @@ def test_without_a_checkpoint_verify_fails(settings):
 def test_a_stale_checkpoint_fails(settings):
     """SEC2 (e): the latest checkpoint older than the rulebook interval plus grace means checkpoints stopped
     (or the newer ones were removed)."""
-    from core import rulebook
+    from foundation import rulebook
 
     allowed = rulebook.value("audit.checkpoint_minutes") + settings.GONGSHU_CHECKPOINT_GRACE_MINUTES
     _backdated(allowed + 1)
@@ -278,7 +278,7 @@ def test_the_worker_checkpoints_at_the_rulebook_interval(settings, tmp_path):
     rulebook.write_text(source.replace("  audit.checkpoint_minutes:\n    value: 60", "  audit.checkpoint_minutes:\n    value: 20"),
                         encoding="utf-8")
     settings.GONGSHU_RULEBOOK = str(rulebook)
-    from core import rulebook as rules
+    from foundation import rulebook as rules
 
     assert rules.value("audit.checkpoint_minutes") == 20
     assert checkpoint_if_due(PLATFORM) is not None  # 30 minutes old is due at 20

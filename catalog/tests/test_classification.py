@@ -10,8 +10,8 @@ from catalog.services import (
     _item_dicts, decide_suggestion, draft_resource, duplicate_collection, submit_resource, suggest_grades, update_draft, working,
 )
 from catalog.signals import grades_changed
-from core.errors import Conflict, PermissionDenied, ValidationFailed
-from core.identifiers import random_citizen_id
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
+from foundation.identifiers import random_citizen_id
 from workflow.services import transition
 
 from .factories import entry_fields, entry_items

@@ -1,5 +1,5 @@
 """Spreadsheet formula injection (SEC2, C7, A3, S4): every CSV and XLSX the platform writes — catalog exports,
-batch error reports, grant file deliveries — goes through one writer (``core.textfiles``). Text a
+batch error reports, grant file deliveries — goes through one writer (``foundation.textfiles``). Text a
 spreadsheet would run as a formula is neutralised with a leading quote in CSV; in XLSX text is always a
 text cell, never a formula. Numbers, and text that is a plain number, stay as they are."""
 
@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 
 from catalog.models import Resource
 from catalog.services import draft_resource, submit_resource
-from core import textfiles
-from core.identifiers import make_uscc
+from foundation import textfiles
+from foundation.identifiers import make_uscc
 from core.services import issue_token
 from sharing import services as sharing
 from sharing.models import Grant

@@ -11,7 +11,7 @@ from catalog.selectors import list_rows
 from catalog.services import (
     accept_project, add_list_entry, draft_resource, file_project_resources, register_project,
 )
-from core.errors import PermissionDenied, ValidationFailed
+from foundation.errors import PermissionDenied, ValidationFailed
 
 from .factories import entry_fields, entry_items
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from audit.models import Event
 from catalog.models import Resource, ResourceVersion
 from catalog.services import draft_resource, submit_resource, update_draft
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
 from core.workdays import add_workdays
 from workflow.models import Case
 from workflow.services import transition

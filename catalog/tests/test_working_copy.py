@@ -9,7 +9,7 @@ from django.utils import timezone
 from catalog import selectors
 from catalog.models import Resource, ResourceDraft
 from catalog.services import _item_dicts, draft_resource, submit_resource, update_draft, working
-from core.errors import Conflict
+from foundation.errors import Conflict
 from core.services import issue_token
 from sharing import services as sharing
 from sharing.models import ShareRequest

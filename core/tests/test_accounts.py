@@ -11,10 +11,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Event
 from gongshu.demo import PASSWORD, current_demo_otp
-from core.errors import PermissionDenied, ValidationFailed
+from foundation.errors import PermissionDenied, ValidationFailed
 from core.models import ApiToken, User
 from core.services import create_user, issue_token, revoke_token
-from core.actor import system_actor
+from foundation.actor import system_actor
 from core.auth import audit_refusals
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 
 from catalog.models import Resource
-from core import rulebook
+from foundation import rulebook
 from gongshu.demo import load
-from core.identifiers import citizen_id_problem, uscc_problem
+from foundation.identifiers import citizen_id_problem, uscc_problem
 from core.models import Membership, Organisation, Region, Role, User
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 
-from core.identifiers import citizen_id_problem, make_citizen_id, make_uscc, uscc_problem
+from foundation.identifiers import citizen_id_problem, make_citizen_id, make_uscc, uscc_problem
 from gongshu.cli import main
 
 

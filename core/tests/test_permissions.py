@@ -3,9 +3,9 @@
 import pytest
 
 from audit.models import Event
-from core import permissions
-from core.actor import system_actor
-from core.errors import PermissionDenied, ValidationFailed
+from foundation import permissions
+from foundation.actor import system_actor
+from foundation.errors import PermissionDenied, ValidationFailed
 from core.models import Organisation, User
 from core.services import create_organisation, create_user
 

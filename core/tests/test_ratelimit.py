@@ -12,7 +12,7 @@ from django.test import RequestFactory, override_settings
 from audit.models import Event
 from core import ratelimit
 from core.auth import audit_refusals
-from core.errors import TooManyRequests
+from foundation.errors import TooManyRequests
 from core.models import RateCount
 from core.services import issue_token
 
@@ -116,7 +116,7 @@ def test_a_real_but_expired_token_is_named_in_its_minute_count_P3(client, city):
     """A refusal of a real token (expired, revoked) keeps the token's prefix in the count: who still uses it."""
     from core.models import ApiToken
     from core.services import revoke_token
-    from core.actor import system_actor
+    from foundation.actor import system_actor
 
     token, plain = issue_token(city.actor("officer"), name="t", scopes=["read"])
     revoke_token(system_actor(), token=token)

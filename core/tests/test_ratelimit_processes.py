@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from core import ratelimit
-from core.errors import TooManyRequests
+from foundation.errors import TooManyRequests
 from core.models import RateCount
 from core.tests.test_ratelimit import ROOT, _fresh_window
 
@@ -28,7 +28,7 @@ def test_the_limit_holds_across_processes(committed_demo):
         env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     child = subprocess.run([sys.executable, "-c", (
         "import django; django.setup()\n"
-        "from core import ratelimit\nfrom core.errors import TooManyRequests\naccepted = 0\n"
+        "from core import ratelimit\nfrom foundation.errors import TooManyRequests\naccepted = 0\n"
         "for _ in range(10):\n"
         "    try:\n        ratelimit.hit('token:shared', limit=10, window_seconds=60); accepted += 1\n"
         "    except TooManyRequests:\n        pass\n"

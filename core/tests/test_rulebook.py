@@ -3,8 +3,8 @@
 import pytest
 from click.testing import CliRunner
 
-from core import rulebook
-from core.rulebook import RulebookError
+from foundation import rulebook
+from foundation.rulebook import RulebookError
 from gongshu.cli import main
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 
-from core.errors import PermissionDenied
+from foundation.errors import PermissionDenied
 from core.models import CalendarDay
 from core.services import set_calendar_day
 from core.workdays import add_workdays, is_workday, workdays_between

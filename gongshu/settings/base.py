@@ -35,7 +35,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "core.csp.ContentSecurityPolicyMiddleware",  # only when GONGSHU_CSP (production): else not in the chain
+    "foundation.csp.ContentSecurityPolicyMiddleware",  # only when GONGSHU_CSP (production): else not in the chain
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.middleware.ErrorShapeMiddleware",
@@ -47,7 +47,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "core.middleware.ActingOrganisationMiddleware",
     "core.middleware.TwoFactorRequiredMiddleware",
-    "core.viewkit.GongshuErrorMiddleware",
+    "foundation.viewkit.GongshuErrorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -20,7 +20,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-    {"NAME": "core.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "foundation.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -98,6 +98,6 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("GONGSHU_SSL_REDIRECT", False)  # usually the TLS proxy redirects
     if env_bool("GONGSHU_BEHIND_TLS_PROXY", False):  # only if the proxy sets (and strips) X-Forwarded-Proto
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Content-Security-Policy (core.csp): scripts and styles from this site only (the inline ones the templates
+# Content-Security-Policy (foundation.csp): scripts and styles from this site only (the inline ones the templates
 # carry are allowed by their hashes); on in production, and wherever GONGSHU_CSP=1.
 GONGSHU_CSP = env_bool("GONGSHU_CSP", PRODUCTION)

@@ -162,7 +162,7 @@ def test_upload_a_gbk_file_and_read_the_error_report(browser, live_server, commi
     import random
 
     from catalog.models import Resource
-    from core.identifiers import random_citizen_id
+    from foundation.identifiers import random_citizen_id
 
     household = Resource.objects.get(name="户籍人口基本信息")
     rng = random.Random(12)

@@ -171,7 +171,7 @@ def test_500_under_the_api_is_json_without_the_traceback(api, monkeypatch, caplo
     def broken():
         raise RuntimeError("secret detail: /var/lib/gongshu password=hunter2")
 
-    monkeypatch.setattr("core.rulebook.current", broken)
+    monkeypatch.setattr("foundation.rulebook.current", broken)
     response = api("officer").get("/api/v1/rules")
     assert_error_shape(response, 500, "server_error")
     assert b"hunter2" not in response.content and b"Traceback" not in response.content

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from core import csp
+from foundation import csp
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG = secrets.token_urlsafe(50)

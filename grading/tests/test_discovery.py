@@ -5,7 +5,7 @@ import random
 import pytest
 from click.testing import CliRunner
 
-from core.identifiers import make_uscc, random_citizen_id
+from foundation.identifiers import make_uscc, random_citizen_id
 from gongshu.cli import main
 from grading.discovery import discover
 
@@ -38,7 +38,7 @@ def test_a_column_below_the_rulebook_threshold_gets_no_suggestion():
 
 
 def test_threshold_comes_from_the_rulebook(settings, tmp_path):
-    from core import rulebook
+    from foundation import rulebook
 
     text = (rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8").replace("value: 0.8", "value: 0.6")
     path = tmp_path / "city.yaml"

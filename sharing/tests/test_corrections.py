@@ -4,7 +4,7 @@ data reports a mismatch; the provider verifies within 5 wd, and a correction is 
 import pytest
 from django.utils import timezone
 
-from core.errors import PermissionDenied, ValidationFailed
+from foundation.errors import PermissionDenied, ValidationFailed
 from core.models import Notification, User
 from core.workdays import add_workdays
 from catalog.models import Resource

@@ -4,8 +4,9 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Resource
-from core.actor import act_as, system_actor
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from foundation.actor import system_actor
+from core.actor import act_as
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import Organisation, Role
 from core.services import add_membership, create_user
 from core.workdays import add_workdays

@@ -19,9 +19,10 @@ import pytest
 from django.utils import timezone
 
 from audit.models import Event
-from core import signing
-from core.actor import act_as, system_actor
-from core.errors import PermissionDenied
+from foundation import signing
+from foundation.actor import system_actor
+from core.actor import act_as
+from foundation.errors import PermissionDenied
 from core.models import User
 from sharing import federation
 from sharing.models import RemoteCall

@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.models import Event
 from catalog.models import Resource
 from catalog.services import _item_dicts, submit_resource, update_draft
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import Notification
 from core.services import issue_token
 from grading.models import Grade

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from catalog.models import Resource
 from audit.models import Event
-from core.errors import PermissionDenied, ValidationFailed
+from foundation.errors import PermissionDenied, ValidationFailed
 from sharing import services
 from sharing.models import Grant, Rectification
 from warehouse.models import UsageLog

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.services import prove
 from catalog.models import Resource
-from core.errors import GongshuError
+from foundation.errors import GongshuError
 from sharing import services
 from sharing.models import Grant
 from warehouse import query

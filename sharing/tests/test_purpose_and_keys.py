@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from audit.models import Event
 from catalog.models import Resource
-from core import signing
-from core.actor import system_actor
+from foundation import signing
+from foundation.actor import system_actor
 from core.services import issue_token
 from sharing import federation, services
 from sharing.models import Grant, Peer, RefusedCall

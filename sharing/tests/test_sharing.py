@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.models import Event
 from catalog.models import Resource
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import Notification
 from core.services import issue_token
 from core.workdays import add_workdays

@@ -3,8 +3,8 @@
 import pytest
 
 from catalog.models import Resource
-from core.actor import system_actor
-from core.errors import Conflict
+from foundation.actor import system_actor
+from foundation.errors import Conflict
 from warehouse import bases, query
 from warehouse.models import Provenance
 
@@ -49,7 +49,7 @@ def test_a_rebuild_makes_a_new_snapshot():
 
 
 def test_a_base_without_its_sources_is_refused(settings, tmp_path):
-    from core import rulebook
+    from foundation import rulebook
 
     text = (rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8").replace(
         "      - {column: death_date, source: death, item: death_date}",

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Resource
-from core.actor import system_actor
-from core.identifiers import random_citizen_id
+from foundation.actor import system_actor
+from foundation.identifiers import random_citizen_id
 from core.models import Membership, Notification
 from core.services import issue_token
 from warehouse import query, services, usage

@@ -15,7 +15,7 @@ from gongshu.demo import _synthetic_rows
 from warehouse import query, storage
 from warehouse.models import Batch, Snapshot
 from warehouse.services import collect_garbage
-from core.actor import system_actor
+from foundation.actor import system_actor
 
 pytestmark = [pytest.mark.committed]
 

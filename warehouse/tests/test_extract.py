@@ -6,8 +6,8 @@ import random
 import pytest
 
 from audit.models import Event
-from core.actor import system_actor
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from foundation.actor import system_actor
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
 from gongshu.demo import _synthetic_rows
 from warehouse import query
 from warehouse.extract import SourceRefused

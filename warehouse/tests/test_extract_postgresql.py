@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 from django.db import connection
 
-from core.actor import system_actor
+from foundation.actor import system_actor
 from gongshu.demo import _synthetic_rows
 from warehouse import query
 from warehouse.extract import SourceRefused

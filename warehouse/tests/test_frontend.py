@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from audit.models import Event
 from catalog.models import Resource
-from core import signing
+from foundation import signing
 from core.auth import audit_refusals
 from gongshu.cli import main
 from gongshu.demo import _synthetic_rows
@@ -108,7 +108,7 @@ def test_a_machine_pushes_only_its_own_agencys_data(client, machine, tmp_path):
 
 
 def test_registration_refuses_a_bad_key(city):
-    from core.errors import ValidationFailed
+    from foundation.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed):
         register_front_end(city.actor("officer"), name="x", public_key="not-a-key")

@@ -9,8 +9,8 @@ from openpyxl import Workbook
 
 from audit.models import Event
 from catalog.models import Resource
-from core.errors import Conflict, PermissionDenied, ValidationFailed
-from core.identifiers import random_citizen_id
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
+from foundation.identifiers import random_citizen_id
 from warehouse import query
 from warehouse.models import Batch, QualityIssue, Snapshot
 from warehouse.services import ingest_file
@@ -242,7 +242,7 @@ def test_an_id_delivered_twice_with_x_and_x_is_one_key_A3(tmp_path, city, househ
     """The check character x is X: the second spelling of the same citizen ID is a duplicate key."""
     rows = [row for row in _rows(400) if row[0].endswith("X")][:1]
     if not rows:  # the seed gave no ID ending in X: make one
-        from core.identifiers import random_citizen_id
+        from foundation.identifiers import random_citizen_id
 
         rng = random.Random(7)
         cid = next(c for c in (random_citizen_id(rng, "230502") for _ in range(10000)) if c.endswith("X"))

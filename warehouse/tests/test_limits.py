@@ -9,7 +9,7 @@ import pytest
 
 from audit.models import Event
 from catalog.models import Resource
-from core.errors import ValidationFailed
+from foundation.errors import ValidationFailed
 from core.services import issue_token
 from warehouse import limits, query, storage, usage
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from audit.models import Event
 from catalog.models import Resource
-from core.errors import PermissionDenied, ValidationFailed
+from foundation.errors import PermissionDenied, ValidationFailed
 from warehouse import query, usage
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ import pytest
 from audit.models import Event
 from catalog.services import _item_dicts, draft_resource, submit_resource, update_draft
 from catalog.tests.factories import entry_fields
-from core.actor import system_actor
-from core.errors import Conflict
+from foundation.actor import system_actor
+from foundation.errors import Conflict
 from warehouse import query, regrade, storage
 from warehouse.models import Snapshot
 from warehouse.services import ingest_file

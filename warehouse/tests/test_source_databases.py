@@ -12,8 +12,8 @@ from django.db import connection
 
 from audit.models import Event
 from catalog.models import DataItem, Resource
-from core.actor import system_actor
-from core.errors import PermissionDenied, ValidationFailed
+from foundation.actor import system_actor
+from foundation.errors import PermissionDenied, ValidationFailed
 from core.services import issue_token
 from warehouse.checks import import_dir_outside_data_and_keys
 from warehouse.extract import SourceRefused

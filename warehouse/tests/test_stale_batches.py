@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from audit.models import Event
 from catalog.models import Resource
-from core.actor import system_actor
+from foundation.actor import system_actor
 from gongshu.demo import _synthetic_rows
 from gongshu.jobs import SCHEDULE
 from warehouse import services

@@ -9,8 +9,8 @@ from django.utils import timezone
 from audit.models import Event
 from catalog.services import draft_resource, submit_resource
 from catalog.tests.factories import entry_fields, entry_items
-from core.actor import system_actor
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from foundation.actor import system_actor
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import Notification
 from gongshu.cli import main
 from workflow import selectors

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
-from core.errors import NotFound
+from audit import checkpoints, services
+from foundation.errors import NotFound
 
-from . import checkpoints, services
+from .selectors import may_see_event
 
 router = Router(tags=["audit"])
 
@@ -29,7 +30,7 @@ class ProofOut(Schema):
 def prove(request, seq: int, hash: str | None = None):
     """The proof behind a receipt (`gongshu audit prove EVENT` on the command line). Inclusion for every
     caller; the event's content only for its own organisation or an overseer of its region."""
-    return services.prove(seq, hash, actor=request.actor)
+    return services.prove(seq, hash, disclose=lambda event: may_see_event(request.actor, event))
 
 
 @router.get("/checkpoints/latest", auth=None)

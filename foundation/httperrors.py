@@ -13,7 +13,7 @@ from django.template import loader
 API_PREFIX = "/api/v1/"
 CKAN_PREFIX = "/api/3/"
 
-# status -> (code, message); the codes are core.errors' own where one exists
+# status -> (code, message); the codes are foundation.errors' own where one exists
 STATUSES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "请求格式不正确"),
     401: ("not_authenticated", "需要有效的 API 令牌"),

@@ -1,0 +1,18 @@
+"""The roles a membership gives (P2), by name: the permission mechanism and every app refer to them."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """P2 roles. A membership gives one role in one organisation."""
+
+    BUREAU_ADMIN = "bureau_admin", _("数据局管理员")
+    SERVICE_CENTRE_STAFF = "service_centre_staff", _("大数据中心工作人员")
+    DATA_OFFICER = "data_officer", _("首席数据官")
+    AGENCY_STAFF = "agency_staff", _("部门工作人员")
+    OPERATOR_STAFF = "operator_staff", _("运营机构工作人员")
+    DEVELOPER_STAFF = "developer_staff", _("开发主体工作人员")
+    PUBLIC_USER = "public_user", _("社会公众")
+    SUPERVISOR = "supervisor", _("监管人员")
+    EXPERT = "expert", _("专家委员会委员")
