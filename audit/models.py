@@ -67,11 +67,19 @@ class Event(models.Model):
         raise TypeError("audit events are append-only")
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action}"
+        shown = self.action_label
+        return f"#{self.seq} {self.action}" if shown == self.action else f"#{self.seq} {shown}（{self.action}）"
 
     @property
     def data(self) -> dict:
         return json.loads(self.summary)
+
+    @property
+    def action_label(self) -> str:
+        """The action's Chinese label from the vocabulary (``audit.actions``), for pages and exports."""
+        from .actions import label
+
+        return label(self.action)
 
 
 class ChainHead(models.Model):

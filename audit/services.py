@@ -21,7 +21,7 @@ from foundation import rawdb, rulebook
 from foundation.actor import Actor
 from foundation.errors import GongshuError, NotFound, PermissionDenied
 
-from . import chain, checkpoints
+from . import actions, chain, checkpoints
 from .checkpoints import CheckpointError
 from .models import GENESIS, ChainHead, Event
 
@@ -58,7 +58,9 @@ def record(
     detail: dict | None = None,
     outcome: str = Event.Outcome.OK,
 ) -> Event:
-    """Append one event to the chain. Call inside the transaction of the write it records."""
+    """Append one event to the chain. Call inside the transaction of the write it records. ``action`` must be
+    declared (``audit.actions``): an undeclared one raises ``UndeclaredAction`` before anything is written."""
+    actions.require(action)
     summary = {}
     if before is not None:
         summary["before"] = before
@@ -113,6 +115,7 @@ def record_refusal(actor: Actor, action: str, error: GongshuError, obj=None, det
 
 
 _service_depth: contextvars.ContextVar[int] = contextvars.ContextVar("gongshu_service_depth", default=0)
+SERVICE_ACTIONS: set[str] = set()  # every @service's action, checked against the vocabulary (audit.checks)
 
 
 def service(fn):
@@ -121,6 +124,7 @@ def service(fn):
     The audited action name is ``<app>.<function>``.
     """
     action = f"{fn.__module__.split('.')[0]}.{fn.__name__}"
+    SERVICE_ACTIONS.add(action)  # not required here: the app's actions.py may be imported after its services
 
     @functools.wraps(fn)
     def wrapper(actor: Actor, *args, **kwargs):
@@ -279,9 +283,9 @@ def prove(seq: int, expected_hash: str | None = None, *, disclose: Callable[[Eve
     head_seq, head_hash = _head()
     content = None
     if disclose is not None and disclose(event):
-        content = {"action": event.action, "at": event.at.isoformat(), "organisation": event.organisation_name,
-                   "actor": event.actor_name, "object": f"{event.object_type}:{event.object_id}",
-                   "outcome": event.outcome, "data": event.data}
+        content = {"action": event.action, "action_label": actions.label(event.action), "at": event.at.isoformat(),
+                   "organisation": event.organisation_name, "actor": event.actor_name,
+                   "object": f"{event.object_type}:{event.object_id}", "outcome": event.outcome, "data": event.data}
     proof = Proof(seq, event.hash, event.prev_hash, False, "", head_seq, head_hash, event=content)
     if expected_hash and expected_hash != event.hash:
         proof.reason = f"event #{seq} has hash {event.hash}, not the receipt's"

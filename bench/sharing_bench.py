@@ -62,6 +62,8 @@ def _serve(workers: int, port: int, markers: Path) -> subprocess.Popen:
                               env=env, cwd=Path(__file__).resolve().parents[1])
     deadline = time.time() + 900
     while time.time() < deadline and len(list(markers.glob("warm-*"))) < workers:  # every worker has warmed
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode} before its workers were ready")
         time.sleep(0.5)
     return server
 
@@ -82,6 +84,7 @@ def run():
                                      items=["citizen_id", "name", "gender", "birth_date", "address"],
                                      valid_until=timezone.localdate() + dt.timedelta(days=30))
     transition(act_as(User.objects.get(username="officer")), request.case, "agree")
+    request.refresh_from_db()  # agreeing links the grant to the request row
     ref = request.grant.ref
     token = issue_token(civil, name="bench", scopes=["read"])[1]
     snapshot = query.snapshot_of(household)

@@ -9,30 +9,12 @@ CENTRE = frozenset({Role.SERVICE_CENTRE_STAFF})
 # base and theme databases it builds (SYS Art. 19).
 OFFICER = frozenset({Role.DATA_OFFICER, Role.SERVICE_CENTRE_STAFF})
 
-
-def _hooks():
-    from . import services
-
-    return {
-        "bureau_review": services.snapshot_for_review,
-        "returned": services.mark_returned,
-        "published": services.publish_version,
-        "withdrawn": services.mark_withdrawn,
-    }
-
-
-class _LazyHooks(dict):
-    """Hooks resolved on first use, so declaring the case type imports no services."""
-
-    def get(self, key, default=None):
-        if not self:
-            self.update(_hooks())
-        return super().get(key, default)
-
-
-_returned = State("returned", "退回修改", party="provider", deadline="catalog.revise")
-_published = State("published", "已发布", final=True)
-_withdrawn = State("withdrawn", "已撤回", final=True)
+# Entering review freezes the working copy as a new version; publishing puts that version in force.
+_review = State("bureau_review", "主管部门审核", party="bureau", deadline="catalog.review",
+                on_enter="catalog.services.snapshot_for_review")
+_returned = State("returned", "退回修改", party="provider", deadline="catalog.revise", on_enter="catalog.services.mark_returned")
+_published = State("published", "已发布", final=True, on_enter="catalog.services.publish_version")
+_withdrawn = State("withdrawn", "已撤回", final=True, on_enter="catalog.services.mark_withdrawn")
 _resubmit = Transition("resubmit", "重新提交", ("returned",), "bureau_review", OFFICER, "provider")
 _withdraw = Transition("withdraw", "撤回", ("returned", "bureau_review"), "withdrawn", OFFICER, "provider")
 
@@ -44,7 +26,7 @@ CATALOG_REVIEW = register(
         label="目录审核",
         prefix="ML",
         states=[
-            State("bureau_review", "主管部门审核", party="bureau", deadline="catalog.review"),
+            _review,
             State("verifying", "服务机构校核汇总", party="service_centre", deadline="catalog.verify"),
             State("re_review", "主管部门复核", party="city_bureau", deadline="catalog.re_review"),
             _returned,
@@ -61,7 +43,6 @@ CATALOG_REVIEW = register(
             _resubmit,
             _withdraw,
         ],
-        on_enter=_LazyHooks(),
     )
 )
 
@@ -73,7 +54,8 @@ CATALOG_UPDATE_REVIEW = register(
         label="目录更新审核",
         prefix="MG",
         states=[
-            State("bureau_review", "主管部门审核", party="bureau", deadline="catalog.update_review"),
+            State("bureau_review", "主管部门审核", party="bureau", deadline="catalog.update_review",
+                  on_enter="catalog.services.snapshot_for_review"),
             _returned,
             _published,
             _withdrawn,
@@ -84,6 +66,31 @@ CATALOG_UPDATE_REVIEW = register(
             _resubmit,
             _withdraw,
         ],
-        on_enter=_LazyHooks(),
+    )
+)
+
+# An information-system project built with budget funds (C3, SYS Art. 14): the owner files the catalog the
+# project involves when it is approved, and the bureau of its level reviews the filing; before acceptance
+# the owner updates that catalog and aggregates the data, and acceptance checks both: every filed entry
+# published, its data mounted. The check is the entries' own (each passed the bureau's catalog review), so
+# acceptance may come while the filing review is still open.
+PROJECT = register(
+    CaseType(
+        name="information_system_project",
+        label="信息化项目目录备案与验收",
+        prefix="XM",
+        states=[
+            State("filing_review", "主管部门审核项目目录", party="bureau", deadline="project.filing_review"),
+            State("returned", "建设单位补正目录", party="owner", deadline="project.revise"),
+            State("filed", "已备案（验收前更新目录并归集数据）"),
+            State("accepted", "已验收", final=True, on_enter="catalog.services.accept_project_from_case"),
+        ],
+        transitions=[
+            Transition("file", "审核通过，予以备案", ("filing_review",), "filed", BUREAU, "bureau"),
+            Transition("return", "退回补正", ("filing_review",), "returned", BUREAU, "bureau", needs_comment=True),
+            Transition("resubmit", "补正后重新提交", ("returned",), "filing_review", OFFICER, "owner"),
+            Transition("accept", "竣工验收（目录已发布、数据已归集）", ("filing_review", "returned", "filed"), "accepted",
+                       OFFICER, "owner"),
+        ],
     )
 )

@@ -615,7 +615,26 @@ def register_project(actor: Actor, *, name: str, approved_on, resources: list[Re
     project = Project.objects.create(name=name.strip(), owner=actor.organisation, funding=funding, approved_on=approved_on)
     project.resources.set(resources)
     record(actor, "catalog.register_project", project, after={"name": project.name, "resources": [r.code for r in resources]})
+    _open_project_case(actor, project, resources)
     return project
+
+
+def _open_project_case(actor: Actor, project: Project, resources: list[Resource]) -> Case:
+    """C3: the filing goes to the bureau of the owner's level for review (SYS Art. 14)."""
+    bureau = bureau_for(project.owner.region)
+    if bureau is None:
+        raise Conflict("本区域没有公共数据主管部门审核项目目录", code="no_reviewer")
+    return workflow.open_case(actor, case_type="information_system_project", subject=project,
+                              title=f"信息化项目目录备案：{project.name}", parties={"owner": project.owner, "bureau": bureau},
+                              initial="filing_review", label="立项报送目录",
+                              comment="、".join(r.name for r in resources))
+
+
+def project_case(project: Project) -> Case | None:
+    """The project's open filing-and-acceptance case (none for a project filed before projects were cases)."""
+    from workflow.selectors import case_of
+
+    return case_of(project, "information_system_project", open_only=True)
 
 
 @service
@@ -645,6 +664,24 @@ def accept_project(actor: Actor, project: Project, *, accepted_on) -> Project:
     permissions.require(actor, "catalog.submit", organisation=project.owner)
     if project.status == Project.Status.ACCEPTED:
         raise Conflict("项目已验收", code="accepted")
+    project = _accept(actor, project, accepted_on)
+    case = project_case(project)
+    if case is not None:
+        workflow.transition(actor, case, "accept", comment=f"验收日期：{accepted_on}")
+    return project
+
+
+def accept_project_from_case(actor: Actor, case: Case) -> None:
+    """Hook: the project's case reached "accepted" (from ``accept_project`` or the case page) — the same
+    check applies whichever way: every filed entry published, its data mounted."""
+    from core import workdays
+
+    project = Project.objects.select_for_update().get(pk=case.subject_id)
+    if project.status != Project.Status.ACCEPTED:
+        _accept(actor, project, workdays.today())
+
+
+def _accept(actor: Actor, project: Project, accepted_on) -> Project:
     gaps = project_gaps(project)
     errors = {}
     if gaps["unpublished"]:

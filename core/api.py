@@ -111,7 +111,7 @@ def workdays_add(request, start: dt.date, n: int):
 
 class RuleOut(Schema):
     key: str
-    value: int | float | str
+    value: int | float | str | list[str]  # a list: a set of codes (e.g. the refusals misuse counts)
     unit: str
     article: str
     text: str

@@ -6,4 +6,4 @@ class CoreConfig(AppConfig):
     verbose_name = "基础"
 
     def ready(self):
-        from . import permissions, signals  # noqa: F401  (permissions: declared to the mechanism)
+        from . import actions, permissions, signals  # noqa: F401  (permissions and audit actions: declared)

@@ -250,3 +250,16 @@ class RateCount(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["name", "window_start"], name="ratecount_window")]
+
+
+class Nonce(models.Model):
+    """A nonce a signed-request sender already used within the clock window (front-end machines, federation
+    peers: ``core.signed``): the same nonce again from the same sender is a replay, refused."""
+
+    scope = models.CharField(max_length=20)  # front_end | peer
+    sender = models.CharField(max_length=100)
+    nonce = models.CharField(max_length=64)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "sender", "nonce"], name="nonce_once_per_sender")]

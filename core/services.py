@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import hmac
@@ -185,10 +187,29 @@ def notify(
     link: str = "",
 ) -> Notification:
     """Called from inside other services' transactions; the service's own audit event covers it."""
-    return Notification.objects.create(
+    note = Notification.objects.create(
         organisation_id=organisation.pk if organisation else organisation_id,
         user=user,
         kind=kind,
         message=message[:500],
         link=link,
     )
+    collecting = _collecting.get()
+    if collecting is not None:
+        collecting.append(note)
+    return note
+
+
+_collecting: contextvars.ContextVar[list | None] = contextvars.ContextVar("notices_sent", default=None)
+
+
+@contextlib.contextmanager
+def collect_notices():
+    """The notifications sent inside the block, as a list (the case engine asks whether a state's hook told
+    the applicant itself before it sends the applicant's notice)."""
+    sent: list[Notification] = []
+    token = _collecting.set(sent)
+    try:
+        yield sent
+    finally:
+        _collecting.reset(token)

@@ -6,6 +6,7 @@ connection and transaction."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -24,23 +25,29 @@ def cursor(db=None):
     return contextlib.closing(db.connection.cursor())
 
 
+_open: contextvars.ContextVar = contextvars.ContextVar("gongshu_rawdb_transaction", default=None)
+
+
 @contextlib.contextmanager
 def transaction(db=None):
-    """A driver cursor in a transaction: the caller's, if one is open (Django's atomic block), else its own,
-    begun and committed on the driver directly (an event of a read has no transaction around it, and
-    Django's atomic machinery costs more than the statements)."""
+    """A driver cursor in a transaction: the caller's, if one is open (Django's atomic block, or an outer
+    ``transaction()``), else its own, begun and committed on the driver directly (an event of a read has no
+    transaction around it, and Django's atomic machinery costs more than the statements)."""
     db = db or connections[DEFAULT_DB_ALIAS]
-    if db.in_atomic_block:
+    if db.in_atomic_block or _open.get() is db:
         with cursor(db) as inside:
             yield inside
         return
     with cursor(db) as own:
         own.execute("BEGIN IMMEDIATE" if db.vendor == "sqlite" else "BEGIN")
+        token = _open.set(db)
         try:
             yield own
         except BaseException:
+            _open.reset(token)
             own.execute("ROLLBACK")
             raise
+        _open.reset(token)
         own.execute("COMMIT")
 
 

@@ -16,7 +16,8 @@ from django.conf import settings
 from .errors import GongshuError
 
 RULEBOOK_DIR = Path(__file__).resolve().parent.parent / "gongshu" / "rulebooks"
-UNITS = {"wd", "days", "months", "years", "minutes", "count", "ratio", "percent"}
+UNITS = {"wd", "hours", "days", "months", "years", "minutes", "count", "ratio", "percent"}
+CLOCKS = ("wd", "hours")  # the units a case deadline may be given in: working days, or wall-clock hours
 
 
 class RulebookError(GongshuError):
@@ -35,6 +36,18 @@ class Rule:
     @property
     def citation(self) -> str:
         return self.article
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """How long a step may take: ``amount`` working days (unit "wd") or wall-clock hours (unit "hours")."""
+
+    amount: int
+    unit: str
+
+    @property
+    def in_hours(self) -> bool:
+        return self.unit == "hours"
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,13 @@ class Rulebook:
         if rule.unit != "wd":
             raise RulebookError(f"规则 {key} 的单位是 {rule.unit}，不是工作日", code="rule_unit")
         return int(rule.value)
+
+    def time_limit(self, key: str) -> TimeLimit:
+        """A case deadline: working days ("wd") or wall-clock hours ("hours"), as the rule's unit says."""
+        rule = self.rule(key)
+        if rule.unit not in CLOCKS:
+            raise RulebookError(f"规则 {key} 的单位是 {rule.unit}，办理期限须以工作日或小时计", code="rule_unit")
+        return TimeLimit(int(rule.value), rule.unit)
 
 
 def _load(path: Path) -> Rulebook:
@@ -118,3 +138,7 @@ def value(key: str):
 
 def deadline(key: str) -> int:
     return current().deadline(key)
+
+
+def time_limit(key: str) -> TimeLimit:
+    return current().time_limit(key)

@@ -17,6 +17,8 @@ from foundation import apijson, httperrors
 from core.auth import TokenAuth
 from foundation.errors import GongshuError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 
+from . import actions  # noqa: F401  (declares api.request, the refusal recorded below)
+
 logger = logging.getLogger(__name__)
 
 

@@ -82,26 +82,43 @@ def serve(host, port, workers, no_worker):
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="run the scheduled jobs once and exit")
+@click.option("--once", is_flag=True, help="run every scheduled job and what is queued once, then exit")
 def worker(once):
-    """Run queued work (web uploads) as it comes, and the scheduled jobs (overdue cases, extractions,
-    stale data, usage-log retention) every GONGSHU_WORKER_INTERVAL s."""
+    """Run queued jobs (web uploads) as they come, and the scheduled jobs (overdue cases, extractions,
+    stale data, usage-log retention…) when due, every GONGSHU_WORKER_INTERVAL s; each run is a job record
+    (`gongshu jobs`), a failed one is retried with back-off."""
     _django()
     from django.conf import settings
+    from django.db import close_old_connections
 
-    from gongshu.jobs import run_queued, run_scheduled
+    from gongshu import jobs
 
-    due = 0.0
+    me = jobs.worker_id()
+    for record in jobs.recover_interrupted():
+        click.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {jobs.report(record)}")
     while True:
-        for name, result in run_queued():
-            click.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {name}: {result}")
-        if time.monotonic() >= due:
-            for name, result in run_scheduled():
-                click.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {name}: {result}")
-            due = time.monotonic() + settings.GONGSHU_WORKER_INTERVAL
+        jobs.enqueue_due(force=once)
+        for record in jobs.run_each_ready(me):
+            line = jobs.report(record)
+            if line:
+                click.echo(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {line}")
         if once:
             return
         time.sleep(settings.GONGSHU_WORKER_POLL_SECONDS)
+        close_old_connections()  # as after a request: a connection the database dropped is opened again
+
+
+@main.command()
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1))
+@click.option("--state", type=click.Choice(["READY", "RUNNING", "SUCCESSFUL", "FAILED"]), default=None)
+@click.option("--name", default=None, help="one job, e.g. run_upload")
+def jobs(limit, state, name):
+    """Recent job records, newest first: when queued, job, state, attempts, progress, summary or last error."""
+    _django()
+    from gongshu import jobs as background
+
+    for line in background.lines(background.row(r) for r in background.records(state=state, name=name)[:limit]):
+        click.echo(line)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

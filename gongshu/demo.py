@@ -537,6 +537,7 @@ def _sharing(orgs, echo) -> None:
                                      method="api", items=["citizen_id", "name", "gender", "birth_date", "address"],
                                      valid_until=add_months(workdays.today(), 6))
     transition(officer, request.case, "agree", comment="符合共享条件，按最小必要原则授权")
+    request.refresh_from_db()
     grant = request.grant
     people = arrow_of(snapshot_of(household)).slice(0, 5).column("citizen_id").to_pylist()
     receipts = [services.call(_actor("cdo_civil_affairs", channel="api"), grant.ref, filters={"citizen_id": p},

@@ -5,6 +5,7 @@ from catalog import views as catalog_views
 from workflow import views as workflow_views
 
 from .api import urls as api_urls
+from .jobs import jobs_page
 
 urlpatterns = [
     path("api/v1/", api_urls()),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("cases/", include("workflow.urls")),
     path("data/", include("warehouse.urls")),
     path("share/", include("sharing.urls")),
+    path("jobs/", jobs_page, name="jobs"),  # the background jobs' records, for the bureau
 ]
 
 # Errors no view answers itself: JSON under /api/v1/, CKAN's envelope under /api/3/, zh-Hans pages elsewhere.

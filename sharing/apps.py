@@ -6,4 +6,4 @@ class SharingConfig(AppConfig):
     verbose_name = "共享"
 
     def ready(self):
-        from . import cases, receivers  # noqa: F401  (case types; grants listen to catalog changes)
+        from . import actions, cases, receivers  # noqa: F401  (audit actions; case types; grants listen to catalog changes)

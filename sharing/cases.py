@@ -17,22 +17,6 @@ APPLICANT = frozenset({Role.DATA_OFFICER, Role.AGENCY_STAFF})
 PROVIDER_APPROVALS = ("agree", "endorse")  # the provider's approving decisions on a share request
 
 
-class _Hooks(dict):
-    def get(self, key, default=None):
-        if not self:
-            from . import services
-
-            self.update({"granted": services.grant_from_case, "refused": services.tell_applicant,
-                         "withdrawn": services.tell_applicant, "corrected": services.apply_correction,
-                         "rejected": services.tell_applicant, "rectified": services.end_rectification,
-                         "terminated": services.terminate_for_rectification, "fulfilled": services.check_fulfilled,
-                         "answered": services.tell_applicant, "declined": services.tell_applicant,
-                         "settled": services.tell_applicant, "decided": services.tell_applicant,
-                         "consented": services.grant_onward, "kept": services.tell_applicant,
-                         "relaxed": services.tell_applicant})
-        return super().get(key, default)
-
-
 SHARE_REQUEST = register(
     CaseType(
         name="share_request",
@@ -42,7 +26,7 @@ SHARE_REQUEST = register(
             State("bureau_review", "主管部门审核", party="bureau", deadline="share.unconditional.review"),
             State("provider_review", "提供部门审核", party="provider", deadline="share.conditional.review"),
             State("provider_approval", "提供部门审批", party="provider", deadline="share.provider_approval"),
-            State("granted", "已授权", final=True),
+            State("granted", "已授权", final=True, on_enter="sharing.services.grant_from_case"),
             State("refused", "不予共享", final=True),
             State("withdrawn", "已撤回", final=True),
         ],
@@ -57,7 +41,8 @@ SHARE_REQUEST = register(
             Transition("withdraw", "撤回申请", ("bureau_review", "provider_review", "provider_approval"), "withdrawn", APPLICANT,
                        "applicant"),
         ],
-        on_enter=_Hooks(),
+        # unconditional data goes to the bureau, conditional to the provider; approval by grade first (G1)
+        initial=("bureau_review", "provider_review", "provider_approval"),
     )
 )
 
@@ -71,14 +56,13 @@ CORRECTION = register(
         prefix="JC",
         states=[
             State("verifying", "提供部门核实", party="provider", deadline="correction.resolve"),
-            State("corrected", "已更正", final=True),
+            State("corrected", "已更正", final=True, on_enter="sharing.services.apply_correction"),
             State("rejected", "经核实无误", final=True),
         ],
         transitions=[
             Transition("correct", "核实并更正", ("verifying",), "corrected", PROVIDER, "provider", needs_comment=True),
             Transition("reject", "核实无误", ("verifying",), "rejected", PROVIDER, "provider", needs_comment=True),
         ],
-        on_enter=_Hooks(),
     )
 )
 
@@ -96,8 +80,8 @@ RECTIFICATION = register(
         states=[
             State("rectifying", "使用部门整改", party="holder", deadline="share.rectify"),
             State("reviewing", "提供部门审核整改", party="provider", deadline="share.rectify_review"),
-            State("rectified", "整改完成", final=True),
-            State("terminated", "终止授权", final=True),
+            State("rectified", "整改完成", final=True, on_enter="sharing.services.end_rectification"),
+            State("terminated", "终止授权", final=True, on_enter="sharing.services.terminate_for_rectification"),
         ],
         transitions=[
             Transition("report", "报送整改情况", ("rectifying",), "reviewing", HOLDER, "holder", needs_comment=True),
@@ -106,7 +90,6 @@ RECTIFICATION = register(
             Transition("terminate", "逾期未整改，终止授权", ("rectifying", "reviewing"), "terminated", BUREAU, "bureau",
                        needs_comment=True),
         ],
-        on_enter=_Hooks(),
     )
 )
 
@@ -122,7 +105,7 @@ DEMAND = register(
             State("answering", "提供部门答复", party="provider", deadline="demand.answer"),
             State("publishing", "编目并挂载数据", party="provider", deadline="demand.publish_and_mount"),
             State("answered", "已满足（可申请共享）", final=True),
-            State("fulfilled", "已编目挂载", final=True),
+            State("fulfilled", "已编目挂载", final=True, on_enter="sharing.services.check_fulfilled"),
             State("declined", "驳回", final=True),
         ],
         transitions=[
@@ -131,7 +114,6 @@ DEMAND = register(
             Transition("decline", "驳回", ("answering",), "declined", PROVIDER, "provider", needs_comment=True),
             Transition("fulfil", "已发布目录并挂载数据", ("publishing",), "fulfilled", PROVIDER, "provider"),
         ],
-        on_enter=_Hooks(),
     )
 )
 
@@ -162,7 +144,6 @@ DISPUTE = register(
             Transition("record_decision", "登记市人民政府决定", ("government",), "decided", BUREAU, "city_bureau",
                        needs_comment=True),
         ],
-        on_enter=_Hooks(),
     )
 )
 
@@ -182,7 +163,6 @@ REEVALUATION = register(
             Transition("keep", "维持", ("evaluating",), "kept", PROVIDER, "provider", needs_comment=True),
             Transition("relax", "放宽", ("evaluating",), "relaxed", PROVIDER, "provider", needs_comment=True),
         ],
-        on_enter=_Hooks(),
     )
 )
 
@@ -194,13 +174,12 @@ ONWARD = register(
         prefix="ZT",
         states=[
             State("consenting", "提供部门审核", party="provider", deadline="share.onward_consent"),
-            State("consented", "已同意", final=True),
+            State("consented", "已同意", final=True, on_enter="sharing.services.grant_onward"),
             State("refused", "不同意", final=True),
         ],
         transitions=[
             Transition("consent", "同意", ("consenting",), "consented", PROVIDER, "provider"),
             Transition("refuse", "不同意", ("consenting",), "refused", PROVIDER, "provider", needs_comment=True),
         ],
-        on_enter=_Hooks(),
     )
 )

@@ -11,17 +11,16 @@ import urllib.parse
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from audit.services import record, service
 from foundation import permissions, signing
 from foundation.actor import Actor, machine_actor
-from core.auth import refuse_unauthenticated
+from core.signed import authenticate
 from foundation.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed, refuse_if
 from core.models import Organisation
 
-from .models import Peer, PeerNonce, RemoteCall, RemoteRequest
+from .models import Peer, RemoteCall, RemoteRequest
 
 SENDER = "X-Gongshu-Peer"
 AGENCY = "_agency"  # query parameter naming the lower-level agency a request is for (signed with the path)
@@ -61,25 +60,15 @@ def add_peer(actor: Actor, *, name: str, url: str, public_key: str, level: str, 
 
 
 def authenticate_peer(request) -> tuple[Peer, Actor]:
-    """The lower peer that signed ``request`` and the actor it is here; else a refusal, counted per client
-    address and minute like every refusal of an unknown sender (``core.auth.refuse_unauthenticated``)."""
-    headers = request.headers
-    name, timestamp, nonce, signature = (headers.get(h, "") for h in (SENDER, "X-Gongshu-Time", "X-Gongshu-Nonce", "X-Gongshu-Signature"))
-    window = dt.timedelta(seconds=settings.GONGSHU_PUSH_WINDOW_SECONDS)
-    try:
+    """The lower peer that signed ``request`` and the actor it is here (``core.signed``); else a refusal,
+    counted per client address and minute like every refusal of an unknown sender."""
+    def find(name: str):
         peer = Peer.objects.select_related("organisation__region").filter(name=name, level=Peer.Level.LOWER).first()
         if peer is None:
             raise NotAuthenticated("未登记的联邦平台", code="peer_unknown")
-        signing.verify(peer.public_key, method=request.method, path_with_query=request.get_full_path(), body=request.body,
-                       timestamp=timestamp, nonce=nonce, signature=signature, window=window)
-        try:
-            with transaction.atomic():
-                PeerNonce.objects.filter(at__lt=timezone.now() - 2 * window).delete()
-                PeerNonce.objects.create(peer=peer, nonce=nonce)
-        except IntegrityError:
-            raise NotAuthenticated("重放的请求", code="replayed") from None
-    except NotAuthenticated as exc:
-        refuse_unauthenticated(request, "sharing.authenticate_peer", exc)
+        return peer.public_key, peer
+
+    peer = authenticate(request, scope="peer", sender_header=SENDER, find=find, action="sharing.authenticate_peer")
     agency = request.GET.get(AGENCY, "")[:100]  # in the signed path: who at the lower level is asking
     label = f"联邦:{peer.name}" + (f"·{agency}" if agency else "")
     return peer, machine_actor(peer.organisation, label, frozenset({"federation_peer"}), channel="api",

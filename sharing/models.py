@@ -3,14 +3,11 @@ against a grant. Every decision is a workflow case; every call goes through the 
 
 from __future__ import annotations
 
-import datetime as dt
-import secrets
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from access.models import Entitlement
 from catalog.models import Resource
-from core import workdays
 from core.models import BaseModel, Organisation, User
 from workflow.models import Case
 
@@ -31,6 +28,7 @@ class ShareRequest(BaseModel):
     valid_until = models.DateField(_("使用期限"))
     share_type = models.CharField(_("共享类型"), max_length=20, choices=Resource.ShareType.choices)  # when asked
     case = models.OneToOneField(Case, null=True, on_delete=models.PROTECT, related_name="share_request")
+    grant = models.OneToOneField(Entitlement, null=True, blank=True, on_delete=models.PROTECT, related_name="request")
 
     class Meta:
         verbose_name = _("共享申请")
@@ -41,50 +39,27 @@ class ShareRequest(BaseModel):
         return f"{self.applicant} → {self.resource}"
 
 
-def _grant_ref() -> str:
-    return "G" + secrets.token_hex(6).upper()
+class GrantManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(origin__in=Grant.Kind.values)
 
 
-class Grant(BaseModel):
-    """An approved, scoped, expiring right to use data (S4): items, rows, method, purpose, period."""
+class Grant(Entitlement):
+    """A share grant (S4): the entitlement an approved share request, a backflow or an onward provision
+    gives — items, rows, method, purpose, period — on the one access path (``access``)."""
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", _("有效")
-        SUSPENDED = "suspended", _("已暂停")
-        REVOKED = "revoked", _("已撤销")
-        TERMINATED = "terminated", _("已终止")
+    Kind = Entitlement.Origin  # request | backflow | onward: where a share grant came from
 
-    class Kind(models.TextChoices):
-        REQUEST = "request", _("共享申请")
-        BACKFLOW = "backflow", _("数据回流")
-        ONWARD = "onward", _("经同意向第三方提供")
-
-    ref = models.CharField(_("授权编号"), max_length=20, unique=True, default=_grant_ref)
-    kind = models.CharField(_("来源"), max_length=10, choices=Kind.choices, default=Kind.REQUEST)
-    request = models.OneToOneField(ShareRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="grant")
-    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="grants", verbose_name=_("数据资源"))
-    holder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="grants", verbose_name=_("使用部门"))
-    items = models.JSONField(_("授权数据项"), default=list)
-    row_filter = models.JSONField(_("数据范围"), default=dict, blank=True)
-    method = models.CharField(_("共享方式"), max_length=10, choices=Method.choices)
-    purpose = models.CharField(_("应用场景"), max_length=200)
-    valid_from = models.DateField(_("生效日期"))
-    valid_until = models.DateField(_("到期日期"))
-    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.ACTIVE)
-    status_reason = models.TextField(_("状态说明"), blank=True)
+    objects = GrantManager()
 
     class Meta:
+        proxy = True
         verbose_name = _("共享授权")
         verbose_name_plural = _("共享授权")
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["holder", "status"]), models.Index(fields=["resource", "status"])]
 
-    def __str__(self) -> str:
-        return f"{self.ref} {self.resource} → {self.holder}"
-
-    def in_force(self, today: dt.date | None = None) -> bool:
-        today = today or workdays.today()
-        return self.status == self.Status.ACTIVE and self.valid_from <= today <= self.valid_until
+    @property
+    def kind(self) -> str:
+        return self.origin
 
 
 class RefusedCall(models.Model):
@@ -206,17 +181,6 @@ class Peer(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class PeerNonce(models.Model):
-    """Nonces a peer already used within the clock window: a replayed federation request is refused."""
-
-    peer = models.ForeignKey(Peer, on_delete=models.CASCADE)
-    nonce = models.CharField(max_length=64)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["peer", "nonce"], name="peer_nonce_unique")]
 
 
 class RemoteRequest(BaseModel):

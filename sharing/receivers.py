@@ -37,9 +37,10 @@ def withhold_items_needing_approval(sender, resource, changes, actor, **kwargs):
     columns = {c["column"] for c in changes if c["after"] in needing}
     if not columns:
         return
-    for grant in _live(resource).filter(kind=Grant.Kind.REQUEST).select_related("holder", "request__case"):
+    for grant in _live(resource).filter(origin=Grant.Kind.REQUEST).select_related("holder", "request__case"):
         withheld = [c for c in grant.items if c in columns]
-        if not withheld or provider_approved(grant.request.case if grant.request else None):
+        request = getattr(grant, "request", None)  # the share request that gave it (a reverse one-to-one)
+        if not withheld or provider_approved(request.case if request else None):
             continue
         before = {"items": grant.items, "status": grant.status}
         grant.items = [c for c in grant.items if c not in columns]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from audit.services import record, record_refusal, service
+from access import calls
+from access import services as entitlements
+from audit.services import record, service
 from catalog.models import Resource
-from foundation import permissions, rawdb, rulebook
+from foundation import permissions, rulebook
 from core import workdays
 from foundation.actor import Actor
 from foundation.errors import Conflict, GongshuError, NotFound, PermissionDenied, ValidationFailed, refuse_if
@@ -80,7 +80,8 @@ def export_approved(grant: Grant) -> bool:
     entry, or its approval before the bureau's review on an unconditional one. A grant passed on to a third
     party with the provider's consent is no wider than the holder's own; backflow grants are API only."""
     if grant.kind == Grant.Kind.REQUEST:
-        return grant.request_id is not None and provider_approved(grant.request.case)
+        request = ShareRequest.objects.filter(grant=grant).select_related("case").first()
+        return request is not None and provider_approved(request.case)
     if grant.kind == Grant.Kind.ONWARD:
         onward = OnwardProvision.objects.select_related("grant__request__case").filter(derived=grant).first()
         return onward is not None and export_approved(onward.grant)
@@ -190,16 +191,12 @@ def grant_from_case(actor: Actor, case: Case) -> Grant:
     if reasons and not provider_approved(case):
         raise Conflict(f"须先经数据提供部门审批：{'、'.join(reasons)}（请转提供部门审批）", field="items",
                        code="provider_approval_required")
-    grant = Grant.objects.create(
-        request=request, resource=request.resource, holder=request.applicant, items=request.items,
-        row_filter=request.row_filter, method=request.method, purpose=request.scenario,
-        valid_from=workdays.today(), valid_until=request.valid_until,
-    )
-    record(actor, "sharing.grant", grant, after={"ref": grant.ref, "holder": grant.holder_id, "items": grant.items,
-                                                 "rows": grant.row_filter, "method": grant.method,
-                                                 "valid_until": grant.valid_until})
-    notify(organisation=request.applicant, kind="share",
-           message=f"共享申请 {case.number} 已通过：授权 {grant.ref}，有效期至 {grant.valid_until}", link=f"/share/grants/{grant.ref}/")
+    grant = entitlements.grant(actor, Grant, action="sharing.grant", notice=f"共享申请 {case.number} 已通过", link="/share/grants/{ref}/",
+                               origin=Grant.Kind.REQUEST, resource=request.resource, holder=request.applicant, items=request.items,
+                               row_filter=request.row_filter, method=request.method, purpose=request.scenario,
+                               valid_from=workdays.today(), valid_until=request.valid_until)
+    request.grant = grant
+    request.save(update_fields=["grant", "updated_at"])
     return grant
 
 
@@ -212,16 +209,8 @@ def revoke_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
         raise PermissionDenied("只有数据提供部门或主管部门可以撤销授权", code="not_provider")
     if not (reason or "").strip():
         raise ValidationFailed("请说明撤销原因", field="reason")
-    if grant.status in (Grant.Status.REVOKED, Grant.Status.TERMINATED):
-        raise Conflict(f"授权已{grant.get_status_display()}", code="grant_closed")
-    before = grant.status
-    grant.status, grant.status_reason = Grant.Status.REVOKED, reason.strip()
-    grant.save(update_fields=["status", "status_reason", "updated_at"])
-    record(actor, "sharing.revoke_grant", grant, before={"status": before}, after={"status": grant.status},
-           detail={"reason": grant.status_reason})
-    notify(organisation=grant.holder, kind="share", message=f"授权 {grant.ref}（{grant.resource.name}）已撤销：{grant.status_reason}",
-           link=f"/share/grants/{grant.ref}/")
-    return grant
+    return entitlements.change(actor, grant, Grant.Status.REVOKED, reason=reason, action="sharing.revoke_grant",
+                               link="/share/grants/{ref}/")
 
 
 # --- calls (S4, S7) -------------------------------------------------------------------------
@@ -229,78 +218,22 @@ def revoke_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
 
 def call(actor: Actor, ref: str, *, filters: dict | None = None, sql: str | None = None, fields: list[str] | None = None,
          purpose: str | None = None, limit: int = 100, operation: str = "lookup") -> query.Result:
-    """One use of a grant: checked against holder, status, period, method, items and purpose, then run
-    on the warehouse query path restricted to the grant (items, rows, masking by grade). A refused call
-    is counted on the grant and audited; an answered one carries the audit receipt. ``operation``:
-    lookup or query (API), file or sync (the whole granted view, delivered as a file or for a database sync)."""
-    grant = _grant(ref)
-    export = operation in ("file", "sync")
-    try:
-        scope = _scope(actor, grant, fields=fields, purpose=purpose, operation=operation)
-        return query.run(actor, grant.resource, scope=scope, filters=None if export else filters, sql=None if export else sql,
-                         limit=settings.GONGSHU_EXPORT_MAX_ROWS if export else limit, channel="api", export=export)
-    except GongshuError as exc:
-        _count_refusal(actor, grant, exc)
-        raise
+    """One use of a grant, on the one access path (``access.calls``): holder, status, period, method, items,
+    purpose and quota checked, then the warehouse query path restricted to the grant (items, rows, masking
+    by grade). A refused call is counted on the grant and audited; an answered one carries the audit receipt.
+    ``operation``: lookup or query (API), file or sync (the whole granted view, delivered as a file or for a
+    database sync)."""
+    return calls.call(actor, ref, purpose=purpose, filters=filters, sql=sql, fields=fields, limit=limit, operation=operation)
 
 
-_grants: dict[str, tuple[tuple, Grant]] = {}
-_STATE_SQL = ("SELECT g.status, g.valid_from, g.valid_until, g.updated_at, r.updated_at FROM sharing_grant g "
-              "JOIN catalog_resource r ON r.id = g.resource_id WHERE g.ref = %s")
+def _count_refusal(actor: Actor, grant: Grant, error: GongshuError, event) -> None:
+    """After a refusal (audited by the access path, nothing else written): count it on the grant (S7)."""
+    RefusedCall.objects.create(grant=grant, organisation=actor.organisation, code=error.code or "refused",
+                               message=error.message[:300], audit_seq=event.seq)
 
 
-def _grant(ref: str) -> Grant:
-    """The grant with its resource: one indexed read on every call; the objects are reused while neither
-    the grant (status, period) nor its entry changed."""
-    with rawdb.cursor() as cursor:
-        cursor.execute(rawdb.sql(_STATE_SQL), [ref])
-        state = cursor.fetchone()
-    if state is None:
-        raise NotFound("授权不存在", field="grant", code="no_grant")
-    cached = _grants.get(ref)
-    if cached is not None and cached[0] == state:
-        return cached[1]
-    grant = Grant.objects.select_related("resource").get(ref=ref)
-    if len(_grants) > 10_000:
-        _grants.clear()
-    _grants[ref] = (state, grant)
-    return grant
-
-
-def _scope(actor: Actor, grant: Grant, *, fields, purpose, operation) -> query.Scope:
-    if actor.organisation is None or actor.organisation.pk != grant.holder_id:
-        raise PermissionDenied("该授权不属于本部门", field="grant", code="not_holder")
-    permissions.require(actor, "share.call", organisation=actor.organisation)
-    if grant.status != Grant.Status.ACTIVE:
-        raise PermissionDenied(f"授权{grant.get_status_display()}：{grant.status_reason}".rstrip("："), field="grant",
-                               code=f"grant_{grant.status}")
-    today = workdays.today()
-    if today > grant.valid_until:
-        raise PermissionDenied(f"授权已于 {grant.valid_until} 到期", field="grant", code="grant_expired")
-    if today < grant.valid_from:
-        raise PermissionDenied(f"授权自 {grant.valid_from} 起生效", field="grant", code="grant_not_yet")
-    allowed = {"lookup": (Method.API,), "query": (Method.API,), "file": (Method.FILE,), "sync": (Method.DB_SYNC,)}[operation]
-    if grant.method not in allowed:
-        raise PermissionDenied(f"授权的共享方式为“{Method(grant.method).label}”", field="method", code="wrong_method")
-    outside = [f for f in (fields or []) if f not in grant.items]
-    if outside:
-        raise PermissionDenied(f"超出授权的数据项：{'、'.join(outside)}", field="fields", code="over_scope")
-    if purpose is not None and purpose.strip() != grant.purpose:
-        raise PermissionDenied("调用目的与授权的应用场景不符", field="purpose", code="over_purpose")
-    if operation in ("file", "sync"):  # G1: the whole view leaves the platform — the grades' export rule decides
-        fields = [f for f in exportable_items(grant) if not fields or f in fields]
-        if not fields:
-            raise PermissionDenied("授权的数据项按分级均不得以文件或库表方式导出", field="grant", code="export_prohibited")
-    return query.Scope("grant", grant.purpose, columns=frozenset(fields or grant.items),
-                       row_filter={k: tuple(v) for k, v in grant.row_filter.items()}, grant_ref=grant.ref)
-
-
-def _count_refusal(actor: Actor, grant: Grant, error: GongshuError) -> None:
-    """After the refusal (nothing else was written): count it on the grant and audit it (S7)."""
-    with transaction.atomic():
-        event = record_refusal(actor, "sharing.call", error, grant, detail={"grant": grant.ref})
-        RefusedCall.objects.create(grant=grant, organisation=actor.organisation, code=error.code or "refused",
-                                   message=error.message[:300], audit_seq=event.seq)
+SHARE_GRANTS = calls.register(calls.Kind(origins=tuple(Grant.Kind.values), model=Grant, permission="share.call",
+                                         action="sharing.call", export_items=exportable_items, refused=_count_refusal))
 
 
 # --- corrections (S5) -------------------------------------------------------------------------
@@ -358,21 +291,10 @@ def apply_correction(actor: Actor, case: Case) -> None:
     correction.batch = correct_record(actor, correction.resource, correction.key, {correction.column: correction.claimed_value},
                                       reference=case.number)
     correction.save(update_fields=["batch", "updated_at"])
-    tell_applicant(actor, case)
-
-
-def tell_applicant(actor: Actor, case: Case) -> None:
-    """The applicant hears how its case ended (for a person's correction: the person, too)."""
-    notify(organisation_id=case.parties["applicant"], kind="share", message=f"{case.type.label} {case.number}：{case.state_label}",
-           link=f"/cases/{case.number}/")
-    if case.case_type == "correction" and case.opened_by_id:
-        notify(user=case.opened_by, kind="share", message=f"您提出的校核纠错 {case.number}：{case.state_label}",
-               link=f"/cases/{case.number}/")
 
 
 # --- misuse control (S7) ----------------------------------------------------------------------
 
-_REFUSAL_CODES = ("over_scope", "over_purpose", "filter_column", "wrong_method", "not_holder", "forbidden")
 
 
 def _monitor(grant: Grant) -> Actor:
@@ -386,27 +308,38 @@ def _finding(grant: Grant, now: dt.datetime) -> tuple[str, str] | None:
     from warehouse.models import UsageLog
 
     calls = UsageLog.objects.filter(grant_ref=grant.ref)  # brought up to date by review_grant_use
-    day_ago = now - dt.timedelta(days=1)
+    hours, days = int(rulebook.value("share.misuse_window_hours")), int(rulebook.value("share.misuse_baseline_days"))
+    day_ago = now - dt.timedelta(hours=hours)
     refusals = grant.refusals.filter(at__gte=day_ago)
     if refusals.filter(code="grant_expired").exists():
         return Rectification.Reason.EXPIRED, f"授权已于 {grant.valid_until} 到期，仍有调用"
-    refused = refusals.filter(code__in=_REFUSAL_CODES).count()
+    if grant.status != Grant.Status.ACTIVE:  # an expired grant: only its use after the end is looked at
+        return None
+    refused = refusals.filter(code__in=rulebook.value("share.misuse_refusal_codes")).count()
     if refused >= int(rulebook.value("share.refused_calls")):
-        return Rectification.Reason.REFUSED, f"近24小时超出授权范围或用途的调用被拒 {refused} 次"
+        return Rectification.Reason.REFUSED, f"近{hours}小时超出授权范围或用途的调用被拒 {refused} 次"
     last = calls.aggregate(last=Max("at"))["last"] or grant.created_at
     idle = int(rulebook.value("share.idle_months"))
-    if last < now - dt.timedelta(days=1) and timezone.localdate(last) <= add_months(timezone.localdate(now), -idle):
+    if last < day_ago and timezone.localdate(last) <= add_months(timezone.localdate(now), -idle):
         return Rectification.Reason.IDLE, f"自 {timezone.localdate(last)} 起 {idle} 个月未调用"
     today = calls.filter(at__gte=day_ago).count()
-    month = calls.filter(at__gte=now - dt.timedelta(days=31), at__lt=day_ago).count() / 30
+    month = calls.filter(at__gte=day_ago - dt.timedelta(days=days), at__lt=day_ago).count() / days
     ratio = float(rulebook.value("share.unusual_daily_calls"))
     if today >= int(rulebook.value("share.unusual_min_calls")) and today > ratio * month:
-        return Rectification.Reason.VOLUME, f"近24小时调用 {today} 次，超过近30日日均（{month:.0f} 次）的 {ratio:g} 倍"
+        return Rectification.Reason.VOLUME, f"近{hours}小时调用 {today} 次，超过此前{days}日日均（{month:.0f} 次）的 {ratio:g} 倍"
     start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     night = calls.filter(at__gte=start, at__lt=start + dt.timedelta(hours=int(rulebook.value("share.night_end_hour")))).count()
     if night > int(rulebook.value("share.night_calls")):
         return Rectification.Reason.NIGHT, f"今日夜间调用 {night} 次"
     return None
+
+
+def expire_grants(today: dt.date | None = None) -> int:
+    """Scheduled: every grant past its end date is expired on the access path (audited, the holder told)."""
+    from foundation.actor import system_actor
+
+    return entitlements.expire_due(system_actor("system"), Grant, action="sharing.expire_grant",
+                                   today=today or workdays.today(), link="/share/grants/{ref}/")
 
 
 def review_grant_use(now: dt.datetime | None = None) -> dict[str, int]:
@@ -419,7 +352,7 @@ def review_grant_use(now: dt.datetime | None = None) -> dict[str, int]:
     today = timezone.localdate(now)
     counts = {"opened": 0, "suspended": 0, "terminated": 0}
     open_cases = Rectification.objects.filter(case__closed_at__isnull=True)
-    for grant in Grant.objects.filter(status=Grant.Status.ACTIVE).exclude(rectifications__in=open_cases) \
+    for grant in Grant.objects.filter(status__in=(Grant.Status.ACTIVE, Grant.Status.EXPIRED)).exclude(rectifications__in=open_cases) \
             .select_related("resource__provider__region", "holder"):
         finding = _finding(grant, now)
         if finding:
@@ -451,6 +384,8 @@ def _open_rectification(actor: Actor, grant: Grant, reason: str, detail: str) ->
 @service
 def _suspend(actor: Actor, rectification: Rectification, today: dt.date) -> None:
     grant = Grant.objects.select_for_update().get(pk=rectification.grant_id)
+    if grant.status != Grant.Status.ACTIVE:  # expired meanwhile: nothing left to suspend
+        return
     grant.status, grant.status_reason = Grant.Status.SUSPENDED, f"逾期未整改（{rectification.case.number}）"
     grant.save(update_fields=["status", "status_reason", "updated_at"])
     rectification.suspended_on = today
@@ -529,7 +464,6 @@ def check_fulfilled(actor: Actor, case: Case) -> None:
         raise Conflict("请先指定本部门为该需求发布的目录", field="resource", code="no_resource")
     if resource.published_version is None or resource.mounted_at is None:
         raise Conflict("目录须已发布且已挂载数据", field="resource", code="not_mounted")
-    tell_applicant(actor, case)
 
 
 # --- disputes (S6) ----------------------------------------------------------------------------
@@ -582,18 +516,18 @@ def backflow(actor: Actor, resource: Resource) -> Grant:
     column = next((i.column for i in resource.items.all() if i.column in spec.get("region_columns", [])), None)
     if column is None:
         raise Conflict("该目录没有标明行政区划的数据项，不能按区域回流", field="resource", code="no_region_column")
-    existing = Grant.objects.filter(kind=Grant.Kind.BACKFLOW, resource=resource, holder=actor.organisation,
+    existing = Grant.objects.filter(origin=Grant.Kind.BACKFLOW, resource=resource, holder=actor.organisation,
                                     status=Grant.Status.ACTIVE, valid_until__gte=workdays.today()).first()
     if existing:
         return existing
     codes = sorted(r.code for r in type(region).objects.filter(path__startswith=region.path))
     today = workdays.today()
-    grant = Grant.objects.create(
-        kind=Grant.Kind.BACKFLOW, resource=resource, holder=actor.organisation, items=list(_shareable_items(resource)),
+    grant = entitlements.grant(
+        actor, Grant, action="sharing.backflow", notice="数据回流已开通", link="/share/grants/{ref}/", detail={"backflow": column},
+        origin=Grant.Kind.BACKFLOW, resource=resource, holder=actor.organisation, items=list(_shareable_items(resource)),
         row_filter={column: codes}, method=Method.API, purpose=f"数据回流（{spec.get('article', '')}）".replace("（）", ""),
         valid_from=today, valid_until=add_months(today, int(rulebook.value("backflow.grant_months"))),
     )
-    record(actor, "sharing.backflow", grant, after={"ref": grant.ref, "rows": {column: codes}, "items": grant.items})
     return grant
 
 
@@ -669,12 +603,11 @@ def grant_onward(actor: Actor, case: Case) -> Grant:
     """Hook: the provider consented — the third party gets a grant no wider than the holder's own."""
     onward = OnwardProvision.objects.select_related("grant").get(pk=case.subject_id)
     source = onward.grant
-    derived = Grant.objects.create(kind=Grant.Kind.ONWARD, resource=source.resource, holder=onward.recipient, items=onward.items,
-                                   row_filter=source.row_filter, method=source.method, purpose=onward.purpose,
-                                   valid_from=workdays.today(), valid_until=source.valid_until)
+    derived = entitlements.grant(actor, Grant, action="sharing.grant", notice=f"向第三方提供 {case.number} 已同意",
+                                 link="/share/grants/{ref}/", detail={"onward_from": source.ref, "consent_case": case.number},
+                                 origin=Grant.Kind.ONWARD, resource=source.resource, holder=onward.recipient, items=onward.items,
+                                 row_filter=source.row_filter, method=source.method, purpose=onward.purpose,
+                                 valid_from=workdays.today(), valid_until=source.valid_until)
     onward.derived = derived
     onward.save(update_fields=["derived", "updated_at"])
-    record(actor, "sharing.grant", derived, after={"ref": derived.ref, "holder": derived.holder_id, "items": derived.items,
-                                                   "onward_from": source.ref, "consent_case": case.number})
-    tell_applicant(actor, case)
     return derived

@@ -157,17 +157,6 @@ class FrontEndMachine(BaseModel):
         constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="front_end_unique")]
 
 
-class PushNonce(models.Model):
-    """Nonces already used by a machine within the accepted clock window: a replayed push is refused."""
-
-    machine = models.ForeignKey(FrontEndMachine, on_delete=models.CASCADE)
-    nonce = models.CharField(max_length=64)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["machine", "nonce"], name="push_nonce_unique")]
-
-
 class SourceDatabase(BaseModel):
     """A registered source database (源数据库, A1): an agency's database the platform may extract from, once
     the bureau of the agency's region has approved it. What the bureau approved is what is read: a source

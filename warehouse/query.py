@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -191,10 +192,12 @@ def run(
     channel: str | None = None,
     engine: str | None = None,
     export: bool = False,
+    meter: Callable | None = None,
 ) -> Result:
     """Run one read on one resource within ``scope``. ``filters`` match raw values of key items (a
     per-record lookup); ``sql`` runs over the masked view ``data``; ``export``: a file delivery of the whole
-    view (up to GONGSHU_EXPORT_MAX_ROWS)."""
+    view (up to GONGSHU_EXPORT_MAX_ROWS). ``meter(cursor, columns, rows)`` runs in the transaction that
+    appends the read's audit event (the access path counts the use there)."""
     snapshot = snapshot_of(resource, as_of)
     view = _view(resource, scope)
     visible_columns = {c for c, _ in view.items}
@@ -219,7 +222,8 @@ def run(
         raise
     except Exception as exc:  # an engine's own error on a query the policy let through (bad types, …)
         raise ValidationFailed(f"查询执行失败：{str(exc).splitlines()[0][:200]}", field="sql", code="sql_error") from None
-    event = _log(actor, resource, _detail(actor, snapshot, scope, view, sql, filters, channel, (columns, len(rows))))
+    event = _log(actor, resource, _detail(actor, snapshot, scope, view, sql, filters, channel, (columns, len(rows))),
+                 meter and (lambda cursor: meter(cursor, columns, rows)))
     return Result(columns, rows, snapshot, event.seq, event.hash)
 
 
@@ -289,10 +293,15 @@ def _detail(actor, snapshot, scope, view, sql, filters, channel, answer=None) ->
     return detail
 
 
-def _log(actor, resource, detail):
+def _log(actor, resource, detail, meter=None):
     """The audit event of one read: the caller's receipt, and the record the usage log (A6) is copied from
-    (``warehouse.usage``). One insert on every lookup of the sharing API."""
-    return record(actor, usage.ACTION, resource, detail=detail)
+    (``warehouse.usage``). One insert on every lookup of the sharing API (and the meter's upsert with it)."""
+    if meter is None:
+        return record(actor, usage.ACTION, resource, detail=detail)
+    with rawdb.transaction() as cursor:
+        event = record(actor, usage.ACTION, resource, detail=detail)
+        meter(cursor)
+    return event
 
 
 def arrow_of(snapshot: Snapshot) -> pa.Table:

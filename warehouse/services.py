@@ -336,26 +336,30 @@ def queue_upload(actor: Actor, resource: Resource, chunks: Iterable[bytes], *, f
 def run_queued_uploads() -> int:
     """The worker's side of web uploads: each queued batch, oldest first, claimed by one worker, checked
     and published (or refused) as the member who uploaded it; returns how many were run."""
-    done = 0
-    for pk in Batch.objects.filter(status=Batch.Status.QUEUED).order_by("created_at").values_list("pk", flat=True):
-        if not Batch.objects.filter(pk=pk, status=Batch.Status.QUEUED).update(status=Batch.Status.CHECKING, stage="reading"):
-            continue  # another worker took it
-        batch = Batch.objects.select_related("resource", "submitted_by").get(pk=pk)
-        directory = uploads_root() / batch.upload
-        actor = system_actor("worker")
-        try:
-            actor = act_as(batch.submitted_by, batch.provider_id, channel="web")
-            ingest_file(actor, batch.resource, directory / "upload", filename=batch.filename,
-                        encoding=batch.encoding or None, mode=batch.mode, batch=batch)
-        except GongshuError as exc:  # e.g. the uploader lost the right to deliver while it waited
-            _refuse(actor, batch, exc.message)
-        except Exception as exc:
-            logger.exception("upload of batch %s failed", pk)
-            _refuse(system_actor("worker"), batch, f"处理失败：{type(exc).__name__}")
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
-        done += 1
-    return done
+    queued = Batch.objects.filter(status=Batch.Status.QUEUED).order_by("created_at").values_list("pk", flat=True)
+    return sum(run_queued_upload(pk) for pk in queued)
+
+
+def run_queued_upload(pk: int, *, progress: Callable | None = None) -> bool:
+    """One queued batch (its job), claimed, checked and published or refused; False when it was not queued
+    (another worker took it, or it has run): running it twice is harmless. ``progress(stage)`` at each stage."""
+    if not Batch.objects.filter(pk=pk, status=Batch.Status.QUEUED).update(status=Batch.Status.CHECKING, stage="reading"):
+        return False  # another worker took it
+    batch = Batch.objects.select_related("resource", "submitted_by").get(pk=pk)
+    directory = uploads_root() / batch.upload
+    actor = system_actor("worker")
+    try:
+        actor = act_as(batch.submitted_by, batch.provider_id, channel="web")
+        ingest_file(actor, batch.resource, directory / "upload", filename=batch.filename,
+                    encoding=batch.encoding or None, mode=batch.mode, batch=batch, progress=progress)
+    except GongshuError as exc:  # e.g. the uploader lost the right to deliver while it waited
+        _refuse(actor, batch, exc.message)
+    except Exception as exc:
+        logger.exception("upload of batch %s failed", pk)
+        _refuse(system_actor("worker"), batch, f"处理失败：{type(exc).__name__}")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return True
 
 
 @service
@@ -368,6 +372,92 @@ def assign_issue(actor: Actor, issue: QualityIssue, *, assignee) -> QualityIssue
     issue.save(update_fields=["assignee", "status", "updated_at"])
     record(actor, "warehouse.assign_issue", issue, after={"assignee": assignee.username})
     return issue
+
+
+# --- problem data assigned to the provider (A3, SYS Art. 17(2), 28) -----------------------------------
+
+REPORTED = "reported"  # the rule of a problem someone reported, not one a quality check found
+
+
+def _check_assigner(actor: Actor, provider) -> None:
+    """The bureau over the provider, or the service centre it designates, notifies it (SYS Art. 28(1), 10(3))."""
+    from foundation.errors import PermissionDenied
+
+    if not (permissions.can(actor, "catalog.review", organisation=provider)
+            or permissions.can(actor, "catalog.verify", organisation=provider)):
+        raise PermissionDenied("只有公共数据主管部门或其指定的服务机构可以分派问题数据", code="not_assigner")
+    if actor.organisation is not None and actor.organisation.pk == provider.pk:
+        raise Conflict("问题数据分派给数据提供部门，不能分派给本单位", code="own_data")
+
+
+def _open_problem_case(actor: Actor, subject, *, provider, title: str, comment: str):
+    from workflow.selectors import case_of
+    from workflow.services import open_case
+
+    if case_of(subject, "problem_data", open_only=True) is not None:
+        raise Conflict("这些问题数据已分派，正在处理", code="already_assigned")
+    return open_case(actor, case_type="problem_data", subject=subject, title=title,
+                     parties={"provider": provider, "assigner": actor.organisation}, initial="fixing",
+                     label="分派问题数据", comment=comment)
+
+
+@service
+def assign_problem_data(actor: Actor, batch: Batch, *, comment: str = ""):
+    """A3: the problem rows the quality checks kept out of a batch go to its provider as one case: it
+    verifies and corrects them within the rulebook's deadline and reports what it did (SYS Art. 28(2))."""
+    batch = Batch.objects.select_for_update().select_related("provider", "resource").get(pk=batch.pk)
+    _check_assigner(actor, batch.provider)
+    issues = batch.issues.exclude(rule=REPORTED).filter(status__in=[QualityIssue.Status.OPEN, QualityIssue.Status.ASSIGNED])
+    count = issues.count()
+    if not count:
+        raise Conflict("该批次没有待更正的问题数据", field="batch", code="no_problems")
+    rules = sorted(set(issues.values_list("rule", flat=True)))
+    case = _open_problem_case(
+        actor, batch, provider=batch.provider, title=f"问题数据核实更正：{batch.resource.name}（批次 {batch.pk}，{count} 处）",
+        comment=(comment or "").strip() or "质量检查发现的问题数据：" + "、".join(quality.MESSAGES.get(r, r) for r in rules),
+    )
+    issues.filter(status=QualityIssue.Status.OPEN).update(status=QualityIssue.Status.ASSIGNED, updated_at=timezone.now())
+    record(actor, "warehouse.assign_problem_data", batch, after={"case": case.number, "issues": count, "rules": rules,
+                                                                "provider": batch.provider_id})
+    return case
+
+
+@service
+def report_problem_data(actor: Actor, resource: Resource, *, column: str, message: str, value: str = ""):
+    """A3: a problem found in a resource's data outside the checks (cross-verification, a user's report) is
+    kept as problem data of the batch in force and assigned to the provider like the checks' own."""
+    from foundation.errors import refuse_if
+
+    _check_assigner(actor, resource.provider)
+    errors: dict[str, list[str]] = {}
+    if not resource.items.filter(column=column).exists():
+        errors.setdefault("column", []).append("请选择有问题的数据项")
+    if not (message or "").strip():
+        errors.setdefault("message", []).append("请说明问题")
+    refuse_if(errors)
+    snapshot = Snapshot.objects.filter(resource=resource).select_related("batch").order_by("-version").first()
+    if snapshot is None or snapshot.batch is None:
+        raise Conflict("该目录尚无汇聚的数据", field="resource", code="no_data")
+    # row 0: not a row of the delivered file; the message says which record
+    issue = QualityIssue.objects.create(batch=snapshot.batch, row=0, column=column, value=(value or "")[:200], rule=REPORTED,
+                                        message=message.strip()[:200], status=QualityIssue.Status.ASSIGNED)
+    case = _open_problem_case(actor, issue, provider=resource.provider,
+                              title=f"问题数据核实更正：{resource.name}·{column}", comment=issue.message)
+    record(actor, "warehouse.report_problem_data", issue, after={"case": case.number, "resource": resource.code,
+                                                                "column": column, "provider": resource.provider_id})
+    return case
+
+
+def resolve_problem_data(actor: Actor, case) -> int:
+    """Hook: the assigner accepted the provider's report — the case's problem data is corrected."""
+    subject = case.subject
+    if isinstance(subject, QualityIssue):
+        issues = QualityIssue.objects.filter(pk=subject.pk)
+    else:
+        issues = subject.issues.exclude(rule=REPORTED).filter(status=QualityIssue.Status.ASSIGNED)
+    corrected = issues.update(status=QualityIssue.Status.CORRECTED, updated_at=timezone.now())
+    record(actor, "warehouse.resolve_problem_data", subject, after={"case": case.number, "corrected": corrected})
+    return corrected
 
 
 def collect_garbage(actor: Actor, *, stale_after: dt.timedelta | None = None) -> list[str]:
@@ -483,35 +573,26 @@ def register_front_end(actor: Actor, *, name: str, public_key: str):
 
 def authenticate_push(request, *, body: bytes) -> Actor:
     """The machine's organisation as the actor, if the push is signed by a registered, unrevoked machine,
-    fresh, and not a replay; otherwise a refusal, counted for the client address and minute as every
-    refusal of an unknown sender is (core.auth)."""
-    from foundation import signing
+    fresh, and not a replay (``core.signed``); otherwise a refusal, counted for the client address and minute
+    as every refusal of an unknown sender is."""
+    from core.signed import authenticate
     from foundation.actor import machine_actor
     from foundation.errors import NotAuthenticated
 
     from . import frontend
-    from .models import FrontEndMachine, PushNonce
+    from .models import FrontEndMachine
 
-    window = dt.timedelta(seconds=settings.GONGSHU_PUSH_WINDOW_SECONDS)
-    method, path_with_query = request.method, request.get_full_path()
-    machine_id, timestamp, nonce, signature = (request.headers.get(h, "") for h in frontend.HEADERS)
-    try:
+    def find(machine_id: str):
         known = machine_id.isdigit() and len(machine_id) < 19  # an id the database can hold
         machine = FrontEndMachine.objects.select_related("organisation__region").filter(pk=int(machine_id)).first() if known else None
         if machine is None or machine.revoked_at is not None:
             raise NotAuthenticated("前置机未登记或已停用", code="machine_unknown")
-        signing.verify(machine.public_key, method=method, path_with_query=path_with_query, body=body, timestamp=timestamp,
-                       nonce=nonce, signature=signature, window=window)
-        with transaction.atomic():
-            PushNonce.objects.filter(at__lt=timezone.now() - 2 * window).delete()
-            if PushNonce.objects.filter(machine=machine, nonce=nonce).exists():
-                raise NotAuthenticated("重放的请求", code="replayed")
-            PushNonce.objects.create(machine=machine, nonce=nonce)
-            FrontEndMachine.objects.filter(pk=machine.pk).update(last_push_at=timezone.now())
-    except NotAuthenticated as exc:
-        from core.auth import refuse_unauthenticated
+        return machine.public_key, machine
 
-        refuse_unauthenticated(request, "warehouse.authenticate_push", exc, token=f"front-end:{machine_id[:18]}" if known else "")
+    machine = authenticate(request, scope="front_end", sender_header=frontend.HEADERS[0], find=find, body=body,
+                           action="warehouse.authenticate_push",
+                           token=lambda name: f"front-end:{name[:18]}" if name.isdigit() and len(name) < 19 else "")
+    FrontEndMachine.objects.filter(pk=machine.pk).update(last_push_at=timezone.now())
     return machine_actor(machine.organisation, f"front-end:{machine.name}", frozenset({"front_end_machine"}),
                          channel="api", request_id=getattr(request, "request_id", ""))
 

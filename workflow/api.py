@@ -20,6 +20,7 @@ class StepOut(Schema):
     comment: str
     at: dt.datetime
     due_on: dt.date | None
+    due_at: dt.datetime | None = None
     audit_seq: int | None
 
     @staticmethod
@@ -36,6 +37,7 @@ class CaseOut(Schema):
     applicant: str
     assignee: str | None
     due_on: dt.date | None
+    due_at: dt.datetime | None = None  # an hour deadline's moment (due_on then holds its date)
     deadline_rule: str
     closed_at: dt.datetime | None
     steps: list[StepOut]

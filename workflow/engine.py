@@ -1,15 +1,32 @@
 """The one case engine: every case type is a declaration of states and transitions.
 
-A state names the party that must act in it and the rulebook key of its deadline in working days;
-a transition names the states it leaves, the state it enters, the roles that may take it and the
-party whose member must take it. The engine does the rest: permission, deadline, timeline, audit,
-overdue detection, notifications.
+A state names the party that must act in it, the rulebook key of its deadline (the rule's unit says
+working days or wall-clock hours) and, as a dotted path, the hook run when the state is entered; a
+transition names the states it leaves, the state it enters, the roles that may take it and the party whose
+member must take it. The engine does the rest: permission, deadline, timeline, audit, overdue detection,
+notifications (the assignee of each step; the applicant on every final state).
+
+Hooks are named, not imported: declaring a case type imports no services, and a service opens a case by
+the type's name (``workflow.services.open_case``), so cases and services never import each other.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+from django.utils.module_loading import import_string
+
+
+@lru_cache(maxsize=None)
+def resolve_hook(path: str) -> Callable:
+    """The function a dotted path names (imported on first use, then cached)."""
+    hook = import_string(path)
+    if not callable(hook):
+        raise TypeError(f"on_enter hook {path} is not callable")
+    return hook
 
 
 @dataclass(frozen=True)
@@ -17,8 +34,18 @@ class State:
     name: str
     label: str
     party: str | None = None  # who must act now: a key of the case's parties
-    deadline: str | None = None  # rulebook key, in working days from entering the state
+    deadline: str | None = None  # rulebook key; its unit is "wd" (working days) or "hours" (wall clock)
     final: bool = False
+    # dotted path of fn(actor, case), called inside the transition's transaction when the state is entered
+    on_enter: str | None = None
+
+    def __post_init__(self):
+        if self.on_enter is not None and (not isinstance(self.on_enter, str) or "." not in self.on_enter):
+            raise ValueError(f"state {self.name}: on_enter must be a dotted path, not {self.on_enter!r}")
+
+    @property
+    def hook(self) -> Callable | None:
+        return resolve_hook(self.on_enter) if self.on_enter else None
 
 
 @dataclass(frozen=True)
@@ -39,16 +66,20 @@ class CaseType:
     prefix: str
     states: list[State]
     transitions: list[Transition]
-    # called inside the transition's transaction when a state is entered: fn(actor, case)
-    on_enter: dict[str, Callable] = field(default_factory=dict)
+    # the states a case may be opened in; the first state when not given
+    initial: tuple[str, ...] = field(default=())
 
     def __post_init__(self):
         self._states = {s.name: s for s in self.states}
         self._transitions = {t.name: t for t in self.transitions}
+        self.initial = tuple(self.initial) or (self.states[0].name,)
         for t in self.transitions:
             unknown = (set(t.sources) | {t.target}) - set(self._states)
             if unknown:
                 raise ValueError(f"{self.name}.{t.name}: unknown states {unknown}")
+        unknown = set(self.initial) - set(self._states)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown initial states {unknown}")
 
     def state(self, name: str) -> State:
         return self._states[name]
@@ -58,6 +89,22 @@ class CaseType:
 
     def available(self, state: str) -> list[Transition]:
         return [t for t in self.transitions if state in t.sources]
+
+    @property
+    def parties(self) -> set[str]:
+        """Every party a state or a transition names: each case of the type must resolve them all."""
+        return {s.party for s in self.states if s.party} | {t.party for t in self.transitions}
+
+    def reachable(self) -> set[str]:
+        """The states a case can reach from the states it may be opened in."""
+        seen, todo = set(self.initial), deque(self.initial)
+        while todo:
+            state = todo.popleft()
+            for t in self.available(state):
+                if t.target not in seen:
+                    seen.add(t.target)
+                    todo.append(t.target)
+        return seen
 
 
 _REGISTRY: dict[str, CaseType] = {}

@@ -1,6 +1,9 @@
+import datetime as dt
+
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import BaseModel, Organisation, User
@@ -26,7 +29,10 @@ class Case(BaseModel):
     parties = models.JSONField(default=dict)
     opened_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
     state_entered_on = models.DateField(_("收到日期"))
+    # the deadline: a day (working-day rules: due by the end of due_on) or, for an hour rule, the moment
+    # due_at (wall clock), whose date due_on then also holds
     due_on = models.DateField(_("办理期限"), null=True, blank=True, db_index=True)
+    due_at = models.DateTimeField(_("办理时限"), null=True, blank=True, db_index=True)
     deadline_rule = models.CharField(max_length=80, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     overdue_raised_at = models.DateTimeField(null=True, blank=True)
@@ -39,6 +45,40 @@ class Case(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+    def party(self, name: str) -> int | None:
+        """The organisation id acting as ``name`` in this case (the applicant unless named otherwise)."""
+        if name in self.parties:
+            return self.parties[name]
+        return self.applicant_id if name == "applicant" else None
+
+    @property
+    def due_moment(self) -> dt.datetime | None:
+        """When the current step falls due: the hour deadline's moment, or the end of the due day."""
+        if self.due_at is not None:
+            return self.due_at
+        if self.due_on is None:
+            return None
+        end = dt.datetime.combine(self.due_on + dt.timedelta(days=1), dt.time())
+        return timezone.make_aware(end, timezone.get_default_timezone())
+
+    @property
+    def minutes_left(self) -> int | None:
+        """For an hour deadline of an open case: minutes until it falls due (negative once overdue)."""
+        if self.due_at is None or self.closed_at:
+            return None
+        return int((self.due_at - timezone.now()).total_seconds() // 60)
+
+    @property
+    def time_left(self) -> str:
+        """An hour deadline's remaining time as a person reads it."""
+        minutes = self.minutes_left
+        if minutes is None:
+            return ""
+        if minutes < 0:
+            return _("已逾期")
+        hours, minutes = divmod(minutes, 60)
+        return _("剩 %(h)d 小时 %(m)d 分钟") % {"h": hours, "m": minutes} if hours else _("剩 %(m)d 分钟") % {"m": minutes}
 
     @property
     def type(self) -> engine.CaseType:
@@ -73,6 +113,7 @@ class CaseStep(models.Model):
     comment = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True)
     due_on = models.DateField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
     audit_seq = models.BigIntegerField(null=True)
 
     class Meta:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
@@ -11,31 +13,66 @@ from core import workdays
 from foundation.actor import Actor
 from foundation.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import Organisation
-from core.services import notify
+from core.services import collect_notices, notify
 from core.workdays import add_workdays
 
 from . import engine
 from .models import Case, CaseStep
 
 
+def _due(rule: str | None, today: dt.date, now: dt.datetime) -> tuple[dt.date | None, dt.datetime | None]:
+    """The deadline a rule sets from now: (due_on, None) for working days; (its date, the moment) for hours."""
+    if not rule:
+        return None, None
+    limit = rulebook.time_limit(rule)
+    if limit.in_hours:
+        moment = now + dt.timedelta(hours=limit.amount)  # wall-clock hours: nights and holidays count
+        return timezone.localtime(moment, timezone.get_default_timezone()).date(), moment
+    return add_workdays(today, limit.amount), None
+
+
+def due_label(case: Case) -> str:
+    """The deadline as written in notices: the day, or for an hour deadline the minute, in the city's time."""
+    if case.due_at is not None:
+        return f"{timezone.localtime(case.due_at, timezone.get_default_timezone()):%Y-%m-%d %H:%M}"
+    return str(case.due_on) if case.due_on else "—"
+
+
+def _tell_applicant(case: Case, state: engine.State, sent: list) -> None:
+    """Every final state tells the applicant how its case ended, once: a hook that told it already (the
+    grant it got, say) said more than this notice would. A member of the public also hears it in person."""
+    applicant_id = case.party("applicant")
+    if applicant_id is None or any(n.organisation_id == applicant_id for n in sent):
+        return
+    message = f"{case.type.label} {case.number}：{state.label}"
+    link = f"/cases/{case.number}/"
+    notify(organisation_id=applicant_id, kind="case", message=message, link=link)
+    if case.opened_by_id and Organisation.objects.filter(pk=applicant_id, kind=Organisation.Kind.PUBLIC).exists():
+        notify(user=case.opened_by, kind="case", message=f"您提出的{message}", link=link)
+
+
 def _enter(actor: Actor, case: Case, state_name: str, *, transition: str, label: str, comment: str, from_state: str) -> CaseStep:
     state = case.type.state(state_name)
+    now = timezone.now()
     today = workdays.today()
     case.state = state_name
     case.state_entered_on = today
     case.deadline_rule = state.deadline or ""
-    case.due_on = add_workdays(today, rulebook.deadline(state.deadline)) if state.deadline else None
-    assignee_id = case.parties.get(state.party) if state.party else None
+    case.due_on, case.due_at = _due(state.deadline, today, now)
+    assignee_id = case.party(state.party) if state.party else None
     case.assignee_id = assignee_id
     case.overdue_raised_at = None
-    case.closed_at = timezone.now() if state.final else None
+    case.closed_at = now if state.final else None
     case.save()
+    after = {"state": state_name, "due_on": case.due_on, "assignee": assignee_id}
+    if case.due_at is not None:
+        after["due_at"] = case.due_at
     event = record(
         actor,
         f"workflow.{case.case_type}.{transition}",
         case,
         before={"state": from_state} if from_state else None,
-        after={"state": state_name, "due_on": case.due_on, "assignee": assignee_id},
+        after=after,
         detail={"comment": comment} if comment else None,
     )
     step = CaseStep.objects.create(
@@ -49,18 +86,22 @@ def _enter(actor: Actor, case: Case, state_name: str, *, transition: str, label:
         organisation=actor.organisation,
         comment=comment,
         due_on=case.due_on,
+        due_at=case.due_at,
         audit_seq=event.seq,
     )
     if assignee_id and not state.final:
         notify(
             organisation_id=assignee_id,
             kind="case",
-            message=f"待办：{case.title}（{state.label}），请于 {case.due_on or '—'} 前办理",
+            message=f"待办：{case.title}（{state.label}），请于 {due_label(case)} 前办理",
             link=f"/cases/{case.number}/",
         )
-    hook = case.type.on_enter.get(state_name)
-    if hook:
-        hook(actor, case)
+    sent: list = []
+    if state.on_enter:
+        with collect_notices() as sent:
+            state.hook(actor, case)
+    if state.final:
+        _tell_applicant(case, state, sent)
     return step
 
 
@@ -76,9 +117,13 @@ def open_case(
     label: str = "提交",
     comment: str = "",
 ) -> Case:
-    """Open a case in ``initial`` state. Called by a domain service inside its own transaction."""
+    """Open a case of the type named ``case_type`` in ``initial``, one of the states the type may be opened
+    in: the one way every service opens a case, inside its own transaction. ``parties`` names the
+    organisation of each party the type's states and transitions name (the applicant defaults to the
+    actor's organisation)."""
     ctype = engine.case_type(case_type)
-    ctype.state(initial)
+    if initial not in ctype.initial:
+        raise ValueError(f"{case_type}: a case is opened in {ctype.initial}, not {initial!r}")
     case = Case(
         case_type=case_type,
         subject_type=ContentType.objects.get_for_model(subject),
@@ -107,7 +152,7 @@ def check_transition(actor: Actor, case: Case, name: str) -> engine.Transition:
         return t
     if not actor.has_role(*t.roles):
         raise PermissionDenied(f"当前角色不能执行“{t.label}”", code="wrong_role")
-    if case.parties.get(t.party) != actor.organisation.pk:
+    if case.party(t.party) != actor.organisation.pk:
         raise PermissionDenied(f"只有本办件的办理方可以执行“{t.label}”", code="not_assigned")
     return t
 
@@ -140,23 +185,24 @@ def raise_overdue_cases(actor: Actor) -> list[Case]:
     """Scheduled: tell the bureau about every case past its deadline (once per step)."""
     from core.selectors import bureau_for
 
-    today = workdays.today()
+    from .selectors import overdue
+
     raised = []
-    overdue = Case.objects.select_for_update(of=("self",)).filter(closed_at=None, due_on__lt=today, overdue_raised_at=None)
-    for case in overdue.select_related("assignee__region", "applicant__region"):
+    due = overdue(Case.objects.select_for_update(of=("self",)).filter(overdue_raised_at=None))
+    for case in due.select_related("assignee__region", "applicant__region"):
         region = (case.assignee or case.applicant).region
         bureau = bureau_for(region)
         if bureau is not None:
             notify(
                 organisation=bureau,
                 kind="overdue",
-                message=f"逾期：{case.title}（{case.state_label}）应于 {case.due_on} 前由 {case.assignee or '—'} 办理",
+                message=f"逾期：{case.title}（{case.state_label}）应于 {due_label(case)} 前由 {case.assignee or '—'} 办理",
                 link=f"/cases/{case.number}/",
             )
         case.overdue_raised_at = timezone.now()
         case.save(update_fields=["overdue_raised_at", "updated_at"])
         record(actor, "workflow.raise_overdue", case, detail={
-            "due_on": case.due_on, "state": case.state, "rule": case.deadline_rule,
+            "due_on": case.due_on, **({"due_at": case.due_at} if case.due_at else {}), "state": case.state, "rule": case.deadline_rule,
             "bureau": bureau.pk if bureau else None,
         })
         raised.append(case)

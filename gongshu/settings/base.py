@@ -24,13 +24,17 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_tasks",  # background work as jobs with records (gongshu.jobs): the library and its database backend
+    "django_tasks_db",
     "core",
     "audit",
     "workflow",
     "grading",
     "catalog",
     "warehouse",
+    "access",
     "sharing",
+    "gongshu.jobrecords",  # job progress and the schedule's bookkeeping
 ]
 
 MIDDLEWARE = [
@@ -144,6 +148,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 GONGSHU_WORKER_INTERVAL = env_int("GONGSHU_WORKER_INTERVAL", 300)
 GONGSHU_WORKER_POLL_SECONDS = env_int("GONGSHU_WORKER_POLL_SECONDS", 1)  # queued uploads are picked up this fast
+# Every queued and scheduled job is a record in the metadata database (django-tasks-db), run by `gongshu worker`;
+# the catch-up jobs (usage-log copy, refusal counts) run this often (readers catch the usage log up themselves).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+GONGSHU_WORKER_CATCH_UP_SECONDS = env_int("GONGSHU_WORKER_CATCH_UP_SECONDS", 30)
 GONGSHU_DEMO = env_bool("GONGSHU_DEMO", True)
 
 LOGGING = {

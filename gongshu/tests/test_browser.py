@@ -229,7 +229,7 @@ def test_sharing_slice_in_the_browser(browser, live_server, committed_demo):
     grant = Grant.objects.get(request__case__number=number)
     agency = act_as(User.objects.get(username="cdo_civil_affairs"), channel="api")
     for citizen in query.arrow_of(query.snapshot_of(insurance)).column("citizen_id").to_pylist()[:12]:
-        services.call(agency, grant.ref, filters={"citizen_id": citizen})
+        services.call(agency, grant.ref, filters={"citizen_id": citizen}, purpose=grant.purpose)
     civil.goto(f"{live_server.url}/share/grants/{grant.ref}/")
     assert "调用 12 次" in civil.inner_text("#grant-stats")
     civil.wait_for_selector("#chart-calls svg")  # ECharts, served from the platform itself

@@ -95,6 +95,7 @@ def test_every_inline_script_handler_and_style_of_the_pages_is_allowed_by_its_ha
                                      scenario="婚姻登记核验", basis="条例", method="api", items=["citizen_id"],
                                      valid_until=timezone.localdate() + timedelta(days=30))
     transition(city.actor("officer"), request.case, "agree")
+    request.refresh_from_db()  # the grant was made by the case's hook
     with override_settings(GONGSHU_CSP=True):
         client = sign_in("cdo_civil_affairs")  # the middleware chain is built at its first request, here
         checked = 0

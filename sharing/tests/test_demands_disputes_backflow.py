@@ -92,8 +92,8 @@ def test_backflow_returns_city_data_about_the_district_to_its_bodies_without_rev
     people = query.arrow_of(query.snapshot_of(household)).to_pylist()
     inside = next(p for p in people if p["region_code"] == "230502")
     outside = next(p for p in people if p["region_code"] == "230503")
-    assert len(services.call(county_civil, grant.ref, filters={"citizen_id": inside["citizen_id"]}).rows) == 1
-    assert services.call(county_civil, grant.ref, filters={"citizen_id": outside["citizen_id"]}).rows == []
+    assert len(services.call(county_civil, grant.ref, filters={"citizen_id": inside["citizen_id"]}, purpose=grant.purpose).rows) == 1
+    assert services.call(county_civil, grant.ref, filters={"citizen_id": outside["citizen_id"]}, purpose=grant.purpose).rows == []
 
 
 def test_backflow_is_only_downwards_and_only_by_region_A7(city, county_civil):
@@ -103,4 +103,4 @@ def test_backflow_is_only_downwards_and_only_by_region_A7(city, county_civil):
     with pytest.raises(Conflict) as refused:
         services.backflow(county_civil, Resource.objects.get(name="公交线路与站点信息"))
     assert refused.value.code == "no_region_column"
-    assert not Grant.objects.filter(kind="backflow").exists()
+    assert not Grant.objects.filter(origin="backflow").exists()

@@ -63,7 +63,7 @@ def test_repeated_calls_outside_the_grant_are_a_finding_S7(city, grant):
     actor = city.actor("cdo_civil_affairs")
     for _ in range(10):
         with pytest.raises(PermissionDenied):
-            services.call(actor, grant.ref, filters={"citizen_id": "x"}, fields=["household_no"])
+            services.call(actor, grant.ref, filters={"citizen_id": "x"}, fields=["household_no"], purpose=grant.purpose)
     services.review_grant_use()
     assert Rectification.objects.get(grant=grant).reason == "refused"
 
@@ -77,7 +77,7 @@ def test_an_unrectified_grant_is_suspended_then_terminated_S7(city, grant):
     grant.refresh_from_db()
     assert grant.status == "suspended"
     with pytest.raises(PermissionDenied) as refused:
-        services.call(city.actor("cdo_civil_affairs"), grant.ref, filters={"citizen_id": "x"})
+        services.call(city.actor("cdo_civil_affairs"), grant.ref, filters={"citizen_id": "x"}, purpose=grant.purpose)
     assert refused.value.code == "grant_suspended"
     Rectification.objects.filter(pk=rectification.pk).update(suspended_on=timezone.localdate() - dt.timedelta(days=30))
     assert services.review_grant_use()["terminated"] == 1
@@ -109,9 +109,9 @@ def test_onward_provision_needs_the_providers_recorded_consent_and_is_no_wider_S
     with pytest.raises(PermissionDenied):
         services.ask_onward(city.actor("cdo_health"), grant, recipient=health, purpose="x", items=["name"])
     onward = services.ask_onward(city.actor("cdo_civil_affairs"), grant, recipient=health, purpose="出生一件事联办", items=["name"])
-    assert onward.case.assignee == city.police and not Grant.objects.filter(holder=health, kind="onward").exists()
+    assert onward.case.assignee == city.police and not Grant.objects.filter(holder=health, origin="onward").exists()
     transition(city.actor("officer"), onward.case, "consent")
-    derived = Grant.objects.get(holder=health, kind="onward")
+    derived = Grant.objects.get(holder=health, origin="onward")
     assert derived.items == ["name"] and derived.valid_until == grant.valid_until and derived.row_filter == grant.row_filter
     assert Event.objects.filter(action="sharing.grant", object_id=str(derived.pk)).exists()
 

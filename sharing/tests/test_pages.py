@@ -49,7 +49,7 @@ def test_the_grant_page_shows_calls_and_the_provider_revokes_there_S7(client, ci
     transition(city.actor("officer"), request.case, "agree")
     grant = Grant.objects.get(request=request)
     person = query.arrow_of(query.snapshot_of(household)).slice(0, 1).to_pylist()[0]
-    services.call(city.actor("cdo_human_resources"), grant.ref, filters={"citizen_id": person["citizen_id"]})
+    services.call(city.actor("cdo_human_resources"), grant.ref, filters={"citizen_id": person["citizen_id"]}, purpose=grant.purpose)
     sign_in("cdo_human_resources")
     page = client.get(f"/share/grants/{grant.ref}/").content.decode()
     assert "调用 1 次" in page and 'id="revoke"' not in page  # the holder cannot revoke
@@ -96,7 +96,7 @@ def test_demands_disputes_and_backflow_start_from_the_web_S6_S8_A7(client, city,
     response = client.post("/share/new/dispute/", {"resource": household.pk, "subject": "共享范围", "detail": "协商未果"})
     assert response.status_code == 302 and Dispute.objects.filter(applicant=city.civil).exists()
     refused = client.post("/share/new/backflow/", {"resource": household.pk}, follow=True)  # same level: no backflow
-    assert "下级单位" in refused.content.decode() and not Grant.objects.filter(kind="backflow").exists()
+    assert "下级单位" in refused.content.decode() and not Grant.objects.filter(origin="backflow").exists()
 
 
 def test_the_cross_level_page_says_when_no_upper_instance_is_registered_S9(client, sign_in):

@@ -33,7 +33,8 @@ def test_no_call_returns_anything_outside_its_grant_S4(city, granted, asked, reg
     actor = city.actor("cdo_civil_affairs")
     try:
         result = services.call(actor, grant.ref, filters=None if sql else {"citizen_id": person["citizen_id"]}, sql=sql,
-                               fields=sorted(asked) or None, operation="query" if sql else "lookup")
+                               fields=sorted(asked) or None, operation="query" if sql else "lookup",
+                               purpose=grant.purpose)
     except GongshuError:
         return  # refused: nothing returned
     assert set(result.columns) & set(COLUMNS) <= granted  # computed columns (counts) may be added

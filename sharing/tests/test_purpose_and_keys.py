@@ -140,7 +140,7 @@ def test_a_forwarded_call_declares_the_agencys_purpose_and_its_key_S9(client, ci
         "items": ["citizen_id", "name"], "valid_until": str(timezone.localdate() + dt.timedelta(days=30)), "agency": "县民政局"})
     assert made.status_code == 201, made.content
     transition(city.actor("officer"), Case.objects.get(number=made.json()["case"]), "agree")
-    grant = Grant.objects.get(request_id=made.json()["id"])
+    grant = Grant.objects.get(request__pk=made.json()["id"])
     assert grant.purpose == federation.forwarded_scenario("跨省婚姻登记核验", "县民政局", Peer.objects.get(name="county"))
     person = _person(household)
 

@@ -182,8 +182,8 @@ def test_a_grant_limited_to_rows_never_returns_others_S4(city, household):
     outside = next(p for p in people if p["region_code"] != region)
     grant = _granted(city, household, items=["citizen_id", "name"], row_filter={"region_code": [region]})
     actor = city.actor("cdo_civil_affairs")
-    assert len(services.call(actor, grant.ref, filters={"citizen_id": inside["citizen_id"]}).rows) == 1
-    assert services.call(actor, grant.ref, filters={"citizen_id": outside["citizen_id"]}).rows == []
+    assert len(services.call(actor, grant.ref, filters={"citizen_id": inside["citizen_id"]}, purpose=grant.purpose).rows) == 1
+    assert services.call(actor, grant.ref, filters={"citizen_id": outside["citizen_id"]}, purpose=grant.purpose).rows == []
 
 
 @pytest.mark.parametrize("case", ["other_agency", "revoked", "expired", "over_scope", "over_purpose", "not_a_key"])
@@ -244,7 +244,7 @@ def test_a_regrade_reaches_the_grant_at_its_next_call_and_the_holder_is_told_G1(
     grant = _granted(city, household, items=["citizen_id", "gender"])
     person = _person(household)
     actor = city.actor("cdo_civil_affairs")
-    assert services.call(actor, grant.ref, filters={"citizen_id": person["citizen_id"]}).records[0]["gender"] == person["gender"]
+    assert services.call(actor, grant.ref, filters={"citizen_id": person["citizen_id"]}, purpose=grant.purpose).records[0]["gender"] == person["gender"]
     items = _item_dicts(household.items.all())
     for item in items:
         if item["column"] == "gender":
@@ -253,7 +253,7 @@ def test_a_regrade_reaches_the_grant_at_its_next_call_and_the_holder_is_told_G1(
     update_draft(officer, household, items=items, fields={"change_reason": "与身份证号关联后升级"})
     transition(city.actor("bureau"), submit_resource(officer, household), "publish")
     household.refresh_from_db()
-    record = services.call(actor, grant.ref, filters={"citizen_id": person["citizen_id"]}).records[0]
+    record = services.call(actor, grant.ref, filters={"citizen_id": person["citizen_id"]}, purpose=grant.purpose).records[0]
     assert record["gender"] != person["gender"] and len(record["gender"]) == 64  # hashed now, as important data is
     assert Notification.objects.filter(organisation=city.civil, message__contains="重新分级").exists()
 

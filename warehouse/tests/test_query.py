@@ -203,7 +203,7 @@ def test_a_read_is_copied_whole_even_when_its_user_has_gone_since_A6(city, house
     person = _raw(household)[0]
     result = query.run(clerk, household, scope=query.scope_for(clerk, household, purpose="临时核对"),
                        filters={"citizen_id": person["citizen_id"]})
-    record(clerk, "warehouse.other", household, detail={"purpose": "x"})  # another action
+    record(clerk, "warehouse.flag_stale_data", household, detail={"purpose": "x"})  # another action on it, not a read
     record(clerk, usage.ACTION, household, outcome=Event.Outcome.REFUSED, detail={"error": {"code": "x"}})  # a refusal
     temp.delete()
     assert usage.catch_up() == 1

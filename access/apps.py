@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccessConfig(AppConfig):
+    name = "access"
+    verbose_name = "数据使用权限"
+
+    def ready(self):
+        from . import actions  # noqa: F401  (audit actions)
