@@ -53,13 +53,12 @@ def call(actor: Actor, ref: str, *, purpose: str | None, filters: dict | None = 
          fields: list[str] | None = None, limit: int = 100, operation: str = "lookup") -> query.Result:
     """One use of entitlement ``ref``. ``operation``: lookup or query (API), file or sync (the whole granted
     view, as a file or for a database sync). Without a declared purpose nothing is read or counted."""
-    if not (purpose or "").strip():
-        raise ValidationFailed("请说明调用目的（授权的应用场景）", field="purpose", code="purpose_required")
+    purpose = declared_purpose(purpose)
     entitlement = entitlement_of(ref)
     kind = _KINDS[entitlement.origin]
     export = operation in ("file", "sync")
     try:
-        scope = _scope(actor, entitlement, kind, fields=fields, purpose=purpose.strip(), operation=operation)
+        scope = _scope(actor, entitlement, kind, fields=fields, purpose=purpose, operation=operation)
         _within_quota(entitlement)
         return query.run(actor, entitlement.resource, scope=scope, filters=None if export else filters, sql=None if export else sql,
                          limit=settings.GONGSHU_EXPORT_MAX_ROWS if export else limit, channel="api", export=export,
@@ -69,6 +68,14 @@ def call(actor: Actor, ref: str, *, purpose: str | None, filters: dict | None = 
         if kind.refused:
             kind.refused(actor, entitlement, exc, event)
         raise
+
+
+def declared_purpose(value: str | None) -> str:
+    """Every call declares its purpose (S7, SYS Art. 31: over-purpose use is misuse); a call without one is
+    refused before anything is read or counted. The API checks it first too, before its other parameters."""
+    if not (value or "").strip():
+        raise ValidationFailed("请说明调用目的（授权的应用场景）", field="purpose", code="purpose_required")
+    return value.strip()
 
 
 # --- the entitlement in force -------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from access.calls import declared_purpose
 from catalog import selectors as catalog_selectors
 from core.auth import TokenAuth
 from foundation import apijson
@@ -115,14 +116,6 @@ class QueryIn(Schema):
 
 class RevokeIn(Schema):
     reason: str
-
-
-def declared_purpose(value: str | None) -> str:
-    """Every call on a grant declares its purpose (S7, SYS Art. 31: over-purpose use is misuse); a call
-    without one is refused before anything is read or counted."""
-    if not (value or "").strip():
-        raise ValidationFailed("请说明调用目的（授权的应用场景）", field="purpose", code="purpose_required")
-    return value.strip()
 
 
 def lookup_filters(actor, ref: str, params, *, exclude: frozenset[str] = frozenset()) -> dict[str, str]:

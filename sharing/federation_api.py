@@ -7,11 +7,12 @@ import datetime as dt
 
 from ninja import Router, Schema, Status
 
+from access.calls import declared_purpose
 from catalog.models import Resource
 from foundation.errors import NotFound
 
 from . import federation, services
-from .api import answer, declared_purpose, lookup_filters
+from .api import answer, lookup_filters
 from .models import ShareRequest
 
 router = Router(tags=["federation"], auth=None)
