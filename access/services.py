@@ -54,9 +54,11 @@ def grant(actor: Actor, model: type[Entitlement], *, action: str, notice: str, l
     return entitlement
 
 
-def change(actor: Actor, entitlement: Entitlement, to: str, *, reason: str, action: str, link: str = "") -> Entitlement:
+def change(actor: Actor, entitlement: Entitlement, to: str, *, reason: str, action: str, link: str = "",
+           detail: dict | None = None, notice: str = "") -> Entitlement:
     """Move ``entitlement`` to status ``to`` with its reason (suspend, resume, revoke, expire, terminate):
-    refused unless the move is allowed from where it stands; audited as ``action``; told to the holder."""
+    refused unless the move is allowed from where it stands; audited as ``action`` (with ``detail``); told
+    to the holder (``notice``, or the status and the reason)."""
     if not (reason or "").strip():
         raise ValidationFailed("请说明原因", field="reason")
     with transaction.atomic():
@@ -67,9 +69,10 @@ def change(actor: Actor, entitlement: Entitlement, to: str, *, reason: str, acti
         before = locked.status
         locked.status, locked.status_reason = to, reason.strip()
         locked.save(update_fields=["status", "status_reason", "updated_at"])
-        record(actor, action, locked, before={"status": before}, after={"status": to}, detail={"reason": locked.status_reason})
+        record(actor, action, locked, before={"status": before}, after={"status": to},
+               detail={"reason": locked.status_reason, **(detail or {})})
         word = "已恢复" if to == Status.ACTIVE else locked.get_status_display()
-        _tell(locked, f"授权 {locked.ref}（{locked.resource.name}）{word}：{locked.status_reason}", link.format(ref=locked.ref))
+        _tell(locked, notice or f"授权 {locked.ref}（{locked.resource.name}）{word}：{locked.status_reason}", link.format(ref=locked.ref))
     entitlement.status, entitlement.status_reason = locked.status, locked.status_reason
     return entitlement
 

@@ -383,17 +383,15 @@ def _open_rectification(actor: Actor, grant: Grant, reason: str, detail: str) ->
 
 @service
 def _suspend(actor: Actor, rectification: Rectification, today: dt.date) -> None:
-    grant = Grant.objects.select_for_update().get(pk=rectification.grant_id)
+    grant = rectification.grant
     if grant.status != Grant.Status.ACTIVE:  # expired meanwhile: nothing left to suspend
         return
-    grant.status, grant.status_reason = Grant.Status.SUSPENDED, f"逾期未整改（{rectification.case.number}）"
-    grant.save(update_fields=["status", "status_reason", "updated_at"])
+    number = rectification.case.number
+    entitlements.change(actor, grant, Grant.Status.SUSPENDED, reason=f"逾期未整改（{number}）", action="sharing.suspend_grant",
+                        detail={"case": number, "rule": "share.rectify"}, link=f"/cases/{number}/",
+                        notice=f"授权 {grant.ref} 因逾期未整改已暂停使用，请尽快完成整改")
     rectification.suspended_on = today
     rectification.save(update_fields=["suspended_on", "updated_at"])
-    record(actor, "sharing.suspend_grant", grant, before={"status": "active"}, after={"status": grant.status},
-           detail={"case": rectification.case.number, "rule": "share.rectify"})
-    notify(organisation=grant.holder, kind="share", link=f"/cases/{rectification.case.number}/",
-           message=f"授权 {grant.ref} 因逾期未整改已暂停使用，请尽快完成整改")
 
 
 def end_rectification(actor: Actor, case: Case) -> None:
@@ -408,14 +406,14 @@ def end_rectification(actor: Actor, case: Case) -> None:
 
 
 def terminate_for_rectification(actor: Actor, case: Case) -> None:
-    rectification = Rectification.objects.select_related("grant").get(pk=case.subject_id)
-    grant = rectification.grant
-    before = grant.status
-    grant.status, grant.status_reason = Grant.Status.TERMINATED, f"逾期未整改，终止使用（{case.number}）"
-    grant.save(update_fields=["status", "status_reason", "updated_at"])
-    record(actor, "sharing.terminate_grant", grant, before={"status": before}, after={"status": grant.status},
-           detail={"case": case.number, "rule": "share.suspend_then_terminate"})
-    notify(organisation=grant.holder, kind="share", message=grant.status_reason, link=f"/cases/{case.number}/")
+    """Hook: not rectified after the suspension — the grant ends (one already closed stays as it is)."""
+    grant = Rectification.objects.select_related("grant").get(pk=case.subject_id).grant
+    if grant.status in Grant.CLOSED:
+        return
+    reason = f"逾期未整改，终止使用（{case.number}）"
+    entitlements.change(actor, grant, Grant.Status.TERMINATED, reason=reason, action="sharing.terminate_grant",
+                        detail={"case": case.number, "rule": "share.suspend_then_terminate"}, link=f"/cases/{case.number}/",
+                        notice=reason)
 
 
 # --- demands (S8) -----------------------------------------------------------------------------
