@@ -6,4 +6,4 @@ class AccessConfig(AppConfig):
     verbose_name = "数据使用权限"
 
     def ready(self):
-        from . import actions  # noqa: F401  (audit actions)
+        from . import actions, cases  # noqa: F401  (audit actions; the revocation case type)

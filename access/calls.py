@@ -20,21 +20,36 @@ from foundation.actor import Actor
 from foundation.errors import GongshuError, NotFound, PermissionDenied, TooManyRequests, ValidationFailed
 from warehouse import query
 
-from .models import Entitlement, Method
+from .models import Entitlement, Method, Refusal
 
 
 @dataclass(frozen=True)
 class Kind:
     """What a kind of entitlement (its origins) adds to the one path: the permission a call needs, the
-    audit action of a refused call, which items leave the platform as a file or a sync, and what else it
-    does with a refusal (sharing counts them against the grant, S7)."""
+    audit action of a call, which items leave the platform as a file or a sync, who may ask for its
+    revocation, and the rulebook prefix of its misuse thresholds with what it does on a finding
+    (``access.misuse``: sharing opens a rectification, S7)."""
 
     origins: tuple[str, ...]
     model: type[Entitlement]  # the owning app's proxy (sharing.Grant): its events name it
     permission: str
     action: str
     export_items: Callable[[Entitlement], list[str]] = lambda entitlement: list(entitlement.items)
-    refused: Callable[[Actor, Entitlement, GongshuError, object], None] | None = None
+    # who may ask the bureau to revoke one before its end (access.cases), the audit action of the revocation,
+    # and the holder's page of one (``{ref}``)
+    may_revoke: Callable[[Actor, Entitlement], bool] = lambda actor, entitlement: False
+    revoke_action: str = ""
+    link: str = ""
+    # misuse (access.misuse): the rulebook prefix of its thresholds, the entitlements to look at, and what a
+    # finding starts (fn(entitlement, finding))
+    misuse: str = ""
+    watched: Callable[[], object] | None = None
+    on_misuse: Callable[[Entitlement, object], None] | None = None
+
+
+def kinds() -> list[Kind]:
+    """Every registered kind, once."""
+    return list(dict.fromkeys(_KINDS.values()))
 
 
 _KINDS: dict[str, Kind] = {}
@@ -46,6 +61,16 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
+def kind_of(entitlement: Entitlement) -> Kind:
+    return _KINDS[entitlement.origin]
+
+
+def as_kind(entitlement: Entitlement) -> Entitlement:
+    """The same row as its kind's own model (a proxy: sharing.Grant), so that its events name that model."""
+    entitlement.__class__ = kind_of(entitlement).model
+    return entitlement
+
+
 OPERATIONS = {"lookup": (Method.API,), "query": (Method.API,), "file": (Method.FILE,), "sync": (Method.DB_SYNC,)}
 
 
@@ -55,7 +80,7 @@ def call(actor: Actor, ref: str, *, purpose: str | None, filters: dict | None = 
     view, as a file or for a database sync). Without a declared purpose nothing is read or counted."""
     purpose = declared_purpose(purpose)
     entitlement = entitlement_of(ref)
-    kind = _KINDS[entitlement.origin]
+    kind = kind_of(entitlement)
     export = operation in ("file", "sync")
     try:
         scope = _scope(actor, entitlement, kind, fields=fields, purpose=purpose, operation=operation)
@@ -65,9 +90,14 @@ def call(actor: Actor, ref: str, *, purpose: str | None, filters: dict | None = 
                          meter=_meter(entitlement))
     except GongshuError as exc:
         event = record_refusal(actor, kind.action, exc, entitlement, detail={"grant": entitlement.ref})
-        if kind.refused:
-            kind.refused(actor, entitlement, exc, event)
+        _count_refusal(actor, entitlement, exc, event)
         raise
+
+
+def _count_refusal(actor: Actor, entitlement: Entitlement, error: GongshuError, event) -> None:
+    """After a refusal (audited, nothing else written): count it on the entitlement, for the misuse rules (S7)."""
+    Refusal.objects.create(entitlement=entitlement, organisation=actor.organisation, code=error.code or "refused",
+                           message=error.message[:300], audit_seq=event.seq)
 
 
 def declared_purpose(value: str | None) -> str:
@@ -96,8 +126,7 @@ def entitlement_of(ref: str) -> Entitlement:
     cached = _cache.get(ref)
     if cached is not None and cached[0] == state:
         return cached[1]
-    entitlement = Entitlement.objects.select_related("resource").get(ref=ref)
-    entitlement.__class__ = _KINDS[entitlement.origin].model  # a proxy of the same row: the kind's own model
+    entitlement = as_kind(Entitlement.objects.select_related("resource").get(ref=ref))
     if len(_cache) > 10_000:
         _cache.clear()
     _cache[ref] = (state, entitlement)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import Resource
 from core import workdays
 from core.models import BaseModel, Organisation, User
+from workflow.models import Case
 
 Method = Resource.ShareMethod  # api | file | db_sync: what the catalog offers is what can be granted
 
@@ -89,3 +90,34 @@ class Meter(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["entitlement", "day"], name="access_meter_one_per_day")]
         ordering = ["-day"]
+
+
+class Refusal(models.Model):
+    """A call refused on an entitlement (S7: calls outside the granted items or purpose, after the end, over
+    the quota... are refused and counted), whatever its kind: the misuse rules read these."""
+
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.CASCADE, related_name="refusals")
+    at = models.DateTimeField(auto_now_add=True)
+    organisation = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=40)
+    message = models.CharField(max_length=300)
+    audit_seq = models.BigIntegerField(null=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["entitlement", "at"], name="access_refusal_at")]
+
+
+class Revocation(BaseModel):
+    """A request to revoke an entitlement before its end, with the reason: a case the bureau reviews; the
+    entitlement stays in force until the bureau decides (``access.cases``)."""
+
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="revocations", verbose_name=_("数据使用权限"))
+    reason = models.TextField(_("撤销理由"))
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    case = models.OneToOneField(Case, null=True, on_delete=models.PROTECT, related_name="revocation")
+
+    class Meta:
+        verbose_name = _("撤销授权申请")
+        verbose_name_plural = _("撤销授权申请")
+        ordering = ["-created_at"]

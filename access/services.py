@@ -1,6 +1,7 @@
-"""The one lifecycle of an entitlement: grant, suspend, resume, revoke, expire, terminate. Each change is
-checked against where the entitlement stands, audited, and told to the holder. Who may change what is the
-caller's (the owning kind's) decision: sharing's provider revokes, its misuse control suspends."""
+"""The one lifecycle of an entitlement: grant, suspend, resume, narrow, revoke, expire, terminate. Each
+change is checked against where the entitlement stands, audited, and told to the holder. Who may change what
+is the owning kind's decision (``access.calls.Kind``): its misuse control suspends; revocation before the end
+is a case the bureau reviews (``access.cases``), asked for by whom the kind allows."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import datetime as dt
 
 from django.db import transaction
 
-from audit.services import record
+from audit.services import record, service
+from core.selectors import bureau_for
 from core.services import notify
 from foundation import rulebook
 from foundation.actor import Actor
-from foundation.errors import Conflict, ValidationFailed
+from foundation.errors import Conflict, PermissionDenied, ValidationFailed
+from workflow.models import Case
+from workflow.services import open_case
 
-from .models import Entitlement
+from . import calls
+from .models import Entitlement, Revocation
 
 Status = Entitlement.Status
 
@@ -77,6 +82,26 @@ def change(actor: Actor, entitlement: Entitlement, to: str, *, reason: str, acti
     return entitlement
 
 
+def narrow(actor: Actor, entitlement: Entitlement, *, withdrawn: list[str], reason: str, action: str, link: str = "",
+           detail: dict | None = None, notice: str = "") -> Entitlement:
+    """Take items out of ``entitlement`` (a re-grade it may no longer cover, G1); with none left it is
+    terminated. Audited as ``action`` with the items before and after, and told to the holder."""
+    with transaction.atomic():
+        locked = type(entitlement).objects.select_for_update().get(pk=entitlement.pk)
+        if locked.status in Entitlement.CLOSED:
+            raise Conflict(f"授权{locked.get_status_display()}，不能调整数据项", code="grant_closed")
+        before = {"items": locked.items, "status": locked.status}
+        locked.items = [c for c in locked.items if c not in withdrawn]
+        if not locked.items:
+            locked.status, locked.status_reason = Status.TERMINATED, reason
+        locked.save(update_fields=["items", "status", "status_reason", "updated_at"])
+        record(actor, action, locked, before=before, after={"items": locked.items, "status": locked.status},
+               detail={"reason": reason, **(detail or {})})
+        _tell(locked, notice or f"授权 {locked.ref}：{reason}", link.format(ref=locked.ref))
+    entitlement.items, entitlement.status, entitlement.status_reason = locked.items, locked.status, locked.status_reason
+    return entitlement
+
+
 def expire_due(actor: Actor, model: type[Entitlement], *, action: str, today: dt.date, link: str = "") -> int:
     """Scheduled: every entitlement past its end date becomes expired (each audited and told)."""
     due = model.objects.filter(status__in=(Status.ACTIVE, Status.SUSPENDED), valid_until__lt=today)
@@ -92,3 +117,46 @@ def _tell(entitlement: Entitlement, message: str, link: str) -> None:
         notify(organisation=entitlement.holder, kind="share", message=message, link=link)
     elif entitlement.holder_person_id:
         notify(user=entitlement.holder_person, kind="share", message=message, link=link)
+
+
+# --- revocation before the end: a case the bureau reviews ---------------------------------------------
+
+
+@service
+def request_revocation(actor: Actor, entitlement: Entitlement, *, reason: str) -> Revocation:
+    """Ask the bureau of the provider's region to revoke ``entitlement`` before its end: only whom the kind
+    allows (a share grant: its provider, or that bureau), with a reason, once at a time, while it is not
+    closed. The holder is told now; its access stays until the bureau decides."""
+    kind = calls.kind_of(entitlement)
+    entitlement = type(entitlement).objects.select_for_update().select_related("resource__provider__region").get(pk=entitlement.pk)
+    if not kind.may_revoke(actor, entitlement):
+        raise PermissionDenied("只有数据提供部门或主管部门可以申请撤销授权", code="not_provider")
+    if not (reason or "").strip():
+        raise ValidationFailed("请说明撤销原因", field="reason")
+    if entitlement.status in Entitlement.CLOSED:
+        raise Conflict(f"授权{entitlement.get_status_display()}，无需撤销", code="grant_closed")
+    if entitlement.revocations.filter(case__closed_at__isnull=True).exists():
+        raise Conflict("该授权已有待审核的撤销申请", code="revocation_pending")
+    provider = entitlement.resource.provider
+    revocation = Revocation.objects.create(entitlement=entitlement, reason=reason.strip(), requested_by=actor.user)
+    parties = {"bureau": bureau_for(provider.region), "provider": provider}
+    if entitlement.holder_id:
+        parties["holder"] = entitlement.holder
+    revocation.case = open_case(actor, case_type="revocation", subject=revocation,
+                                title=f"撤销授权：{entitlement.ref}（{entitlement.resource.name}）", parties=parties,
+                                initial="bureau_review", label="申请撤销", comment=revocation.reason)
+    revocation.save(update_fields=["case"])
+    _tell(entitlement, f"授权 {entitlement.ref}（{entitlement.resource.name}）被申请撤销：{revocation.reason}；"
+                       f"主管部门审核前授权继续有效（{revocation.case.number}）", f"/cases/{revocation.case.number}/")
+    return revocation
+
+
+def revoke_from_case(actor: Actor, case: Case) -> None:
+    """Hook: the bureau approved the revocation — the entitlement is revoked (one closed meanwhile stays)."""
+    revocation = Revocation.objects.select_related("entitlement").get(pk=case.subject_id)
+    entitlement = calls.as_kind(revocation.entitlement)
+    if entitlement.status in Entitlement.CLOSED:
+        return
+    kind = calls.kind_of(entitlement)
+    change(actor, entitlement, Status.REVOKED, reason=revocation.reason, action=kind.revoke_action, link=kind.link,
+           detail={"case": case.number})

@@ -6,4 +6,4 @@ class AuditConfig(AppConfig):
     verbose_name = "审计"
 
     def ready(self):
-        from . import actions, checks  # noqa: F401  (its own audit actions; checkpoints outside the data directory)
+        from . import actions, checks, permissions  # noqa: F401  (its audit actions and permission; checkpoints outside the data directory)

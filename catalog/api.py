@@ -7,7 +7,7 @@ from foundation.errors import NotFound
 from workflow.api import CaseOut
 
 from . import diff, selectors, services
-from .models import GradeSuggestion, ListEntry, Resource
+from .models import ListEntry, Resource
 
 router = Router(tags=["catalog"])
 
@@ -278,10 +278,7 @@ class DecisionIn(Schema):
 
 @router.post("/suggestions/{suggestion_id}/decision", response=SuggestionOut)
 def decide_suggestion(request, suggestion_id: int, payload: DecisionIn):
-    suggestion = GradeSuggestion.objects.filter(pk=suggestion_id).first()
-    if suggestion is None:
-        raise NotFound("建议不存在", field="suggestion")
-    selectors.access_resource(request.actor, suggestion.resource_id)
+    suggestion = selectors.access_suggestion(request.actor, suggestion_id)
     return services.decide_suggestion(request.actor, suggestion, accept=payload.accept)
 
 

@@ -6,4 +6,4 @@ class CatalogConfig(AppConfig):
     verbose_name = "目录"
 
     def ready(self):
-        from . import actions, cases  # noqa: F401  (audit actions; registers the catalog case types)
+        from . import actions, cases, permissions  # noqa: F401  (audit actions; the catalog case types; permissions)

@@ -12,17 +12,51 @@ from .models import DataItem, Resource
 FILTERS = ("provider", "category", "grade", "share_type", "open_type", "region", "status")
 
 
-def restrict(actor: Actor | None, qs: QuerySet | None = None) -> QuerySet:
-    """Entries the actor may see: published ones; its own drafts; its region's drafts for reviewers."""
+def restrict(actor: Actor | None, action: str | None = None, qs: QuerySet | None = None) -> QuerySet:
+    """Entries the actor may see: published ones; its own drafts; its region's drafts for reviewers. With an
+    ``action`` (a permission), those of them whose provider the actor may do it for."""
     qs = (Resource.objects.all() if qs is None else qs).select_related("provider", "spatial_coverage", "category", "grade")
     if actor is None:
+        if action is not None:
+            return qs.none()
         return qs.filter(published_version__isnull=False, open_type__in=[Resource.OpenType.UNCONDITIONAL, Resource.OpenType.CONDITIONAL])
     if actor.is_system:
         return qs
     visible = Q(published_version__isnull=False) | Q(provider=actor.organisation)
     if permissions.can(actor, "catalog.view_drafts"):
         visible |= Q(provider__region__path__startswith=actor.organisation.region.path)
+    if action is not None:
+        visible &= permissions.target_filter(actor, action, organisation="provider")
     return qs.filter(visible)
+
+
+def published() -> QuerySet:
+    """Every published entry (the catalog a peer instance exchanges, the entries a form offers)."""
+    return Resource.objects.filter(published_version__isnull=False)
+
+
+def entry_by_code(code: str) -> Resource | None:
+    """The entry with this catalog code, published or not (a front-end machine names what it delivers; the
+    delivery checks the machine's right)."""
+    return Resource.objects.filter(code=code).first()
+
+
+def review_cases(resource: Resource) -> QuerySet:
+    """The catalog cases about an entry (review, changes), latest first."""
+    from workflow.models import Case
+
+    return Case.objects.filter(case_type__startswith="catalog_", subject_id=str(resource.pk)).order_by("-created_at")
+
+
+def access_suggestion(actor: Actor, suggestion_id: int):
+    """A grade suggestion on an entry the actor may see (G4)."""
+    from .models import GradeSuggestion
+
+    suggestion = GradeSuggestion.objects.filter(pk=suggestion_id).first()
+    if suggestion is None:
+        raise NotFound("建议不存在", field="suggestion")
+    access_resource(actor, suggestion.resource_id)
+    return suggestion
 
 
 def access_resource(actor: Actor | None, resource_id: int) -> Resource:
@@ -176,6 +210,6 @@ def projects(actor: Actor) -> QuerySet:
     qs = Project.objects.select_related("owner").prefetch_related("resources")
     if actor.is_system:
         return qs
-    if permissions.can(actor, "catalog.view_drafts"):
+    if permissions.can(actor, "catalog.view_projects"):
         return qs.filter(owner__region__path__startswith=actor.organisation.region.path)
     return qs.filter(owner=actor.organisation)

@@ -320,7 +320,7 @@ def _next_code(provider) -> str:
 @service
 def draft_resource(actor: Actor, *, fields: dict, items: list[dict]) -> Resource:
     """An agency compiles a new entry for its own organisation (C2 step 1)."""
-    permissions.require(actor, "catalog.draft", organisation=actor.organisation)
+    permissions.require(actor, "catalog.draft_resource", organisation=actor.organisation)
     fields = _normalise(fields)
     fields.setdefault("share_type", Resource.ShareType.UNCONDITIONAL)
     fields.setdefault("open_type", Resource.OpenType.NOT_OPEN)
@@ -352,7 +352,7 @@ def update_draft(actor: Actor, resource: Resource, *, fields: dict, items: list[
     """Edit the working copy of an entry that is not under review. A published entry stays as published
     for everyone else until the edit is reviewed and published (SYS Art. 13)."""
     resource = Resource.objects.select_for_update().get(pk=resource.pk)
-    permissions.require(actor, "catalog.draft", organisation=resource.provider)
+    permissions.require(actor, "catalog.update_draft", organisation=resource.provider)
     before, before_items, status = working(resource)
     if status == Resource.Status.IN_REVIEW:
         raise Conflict("目录正在审核中，不能修改", code="in_review")
@@ -400,7 +400,7 @@ def open_review(resource: Resource) -> Case | None:
 def submit_resource(actor: Actor, resource: Resource) -> Case:
     """The agency's data officer submits the entry to the bureau (C2 step 2); returned entries are resubmitted."""
     resource = Resource.objects.select_for_update().get(pk=resource.pk)
-    permissions.require(actor, "catalog.submit", organisation=resource.provider)
+    permissions.require(actor, "catalog.submit_resource", organisation=resource.provider)
     case = open_review(resource)
     if case is not None:
         if case.state != "returned":
@@ -515,7 +515,7 @@ def duplicate_collection(resource: Resource) -> list[DataItem]:
 @service
 def suggest_grades(actor: Actor, resource: Resource, *, columns: list[str], rows: list) -> list[GradeSuggestion]:
     """Scan a sample of rows and record one suggestion per sensitive column (pending ones are replaced)."""
-    permissions.require(actor, "catalog.draft", organisation=resource.provider)
+    permissions.require(actor, "catalog.suggest_grades", organisation=resource.provider)
     if not columns or len(set(columns)) != len(columns):
         raise ValidationFailed("样本须有不重复的列名", field="columns")
     if not rows:
@@ -542,7 +542,7 @@ def decide_suggestion(actor: Actor, suggestion: GradeSuggestion, *, accept: bool
     """The data officer confirms (the item takes the suggested type, category and grade) or rejects."""
     suggestion = GradeSuggestion.objects.select_for_update().get(pk=suggestion.pk)
     resource = suggestion.resource
-    permissions.require(actor, "catalog.draft", organisation=resource.provider)
+    permissions.require(actor, "catalog.decide_suggestion", organisation=resource.provider)
     if suggestion.status != GradeSuggestion.Status.PENDING:
         raise Conflict("该建议已处理", code="decided")
     if accept:
@@ -564,7 +564,7 @@ def decide_suggestion(actor: Actor, suggestion: GradeSuggestion, *, accept: bool
 
 # --- lists (C4) ------------------------------------------------------------------------------
 
-CURATED_LISTS = {ListEntry.Kind.DEMAND: "catalog.draft", ListEntry.Kind.OPEN_PRIORITY: "catalog.review"}
+CURATED_LISTS = {ListEntry.Kind.DEMAND: "catalog.add_demand_entry", ListEntry.Kind.OPEN_PRIORITY: "catalog.add_open_priority_entry"}
 
 
 @service
@@ -606,7 +606,7 @@ def _own_resources(actor: Actor, resources: list[Resource]) -> list[Resource]:
 @service
 def register_project(actor: Actor, *, name: str, approved_on, resources: list[Resource], funding: str = Project.Funding.BUDGET) -> Project:
     """SYS Art. 14: a budget-funded project files the catalog it involves when it is approved."""
-    permissions.require(actor, "catalog.submit", organisation=actor.organisation)
+    permissions.require(actor, "catalog.register_project", organisation=actor.organisation)
     if not name.strip():
         raise ValidationFailed("请填写项目名称", field="name")
     if funding not in Project.Funding.values:
@@ -640,7 +640,7 @@ def project_case(project: Project) -> Case | None:
 @service
 def file_project_resources(actor: Actor, project: Project, *, resources: list[Resource]) -> Project:
     """Before acceptance the project updates the catalog it files."""
-    permissions.require(actor, "catalog.submit", organisation=project.owner)
+    permissions.require(actor, "catalog.file_project_resources", organisation=project.owner)
     if project.status == Project.Status.ACCEPTED:
         raise Conflict("项目已验收", code="accepted")
     before = sorted(project.resources.values_list("code", flat=True))
@@ -661,7 +661,7 @@ def project_gaps(project: Project) -> dict[str, list[str]]:
 @service
 def accept_project(actor: Actor, project: Project, *, accepted_on) -> Project:
     """SYS Art. 14: acceptance only once the catalog is published and the data aggregated to the platform."""
-    permissions.require(actor, "catalog.submit", organisation=project.owner)
+    permissions.require(actor, "catalog.accept_project", organisation=project.owner)
     if project.status == Project.Status.ACCEPTED:
         raise Conflict("项目已验收", code="accepted")
     project = _accept(actor, project, accepted_on)

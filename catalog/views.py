@@ -11,12 +11,11 @@ from foundation import permissions, rulebook
 
 from core import workdays
 from foundation.errors import Conflict, GongshuError, NotFound, ValidationFailed
-from core.models import Organisation, Region
+from core import selectors as core_selectors
 from foundation.textfiles import read_csv_sample
 from foundation.viewkit import actor_of, apply_errors
-from grading.models import Category, Grade
+from grading import selectors as grading_selectors
 from workflow import selectors as case_selectors
-from workflow.models import Case
 
 from . import diff, exports, selectors, services
 from .forms import ItemFormSet, ResourceForm
@@ -35,10 +34,10 @@ def catalog_list(request):
     resources = selectors.catalog_list(actor, q=q, limit=200, **filters)
     return render(request, "catalog/list.html", {
         "resources": resources, "q": q, "filters": filters,
-        "can_draft": permissions.can(actor, "catalog.draft"),
-        "providers": Organisation.objects.filter(kind__in=["agency", "utility"]).order_by("name"),
-        "categories": Category.objects.filter(parent=None), "grades": Grade.objects.all(),
-        "regions": Region.objects.filter(level__in=["city", "county"]),
+        "can_draft": permissions.can(actor, "catalog.draft_resource"),
+        "providers": core_selectors.providers(),
+        "categories": grading_selectors.top_categories(), "grades": grading_selectors.grades(),
+        "regions": core_selectors.catalog_regions(),
         "share_types": Resource.ShareType.choices, "open_types": Resource.OpenType.choices,
     })
 
@@ -48,7 +47,7 @@ def detail(request, resource_id: int):
     """Everyone sees the published entry; the provider and its reviewers also see the working copy."""
     actor = actor_of(request)
     resource = selectors.access_resource(actor, resource_id)
-    cases = Case.objects.filter(case_type__startswith="catalog_", subject_id=str(resource.pk)).order_by("-created_at")
+    cases = selectors.review_cases(resource)
     for case in cases:
         case.remaining = case_selectors.remaining_workdays(case)
     own = resource.provider_id == actor.organisation.pk
@@ -64,11 +63,11 @@ def detail(request, resource_id: int):
         "duplicates": services.duplicate_collection(resource),
         "suggestions": resource.suggestions.select_related("grade", "category").order_by("status", "column"),
         "own": own,
-        "can_edit": own and permissions.can(actor, "catalog.draft") and status != Resource.Status.IN_REVIEW,
-        "can_submit": own and permissions.can(actor, "catalog.submit")
+        "can_edit": own and permissions.can(actor, "catalog.update_draft") and status != Resource.Status.IN_REVIEW,
+        "can_submit": own and permissions.can(actor, "catalog.submit_resource")
         and status in (Resource.Status.DRAFT, Resource.Status.RETURNED),
         "can_request_share": not own and resource.published_version is not None
-        and resource.share_type != Resource.ShareType.NOT_SHARED and permissions.can(actor, "share.request"),
+        and resource.share_type != Resource.ShareType.NOT_SHARED and permissions.can(actor, "sharing.request_share"),
         "industry": dict(IndustryCategory.choices),
     })
 
@@ -258,7 +257,7 @@ def important(request):
 def oversight(request):
     """C5, C6, C3 for the bureau: entries without data, duplicate collection, projects' catalog and data."""
     actor = actor_of(request)
-    permissions.require(actor, "catalog.view_drafts")
+    permissions.require(actor, "catalog.view_oversight")
     project_rows = [(p, services.project_gaps(p)) for p in selectors.projects(actor)]
     return render(request, "catalog/oversight.html", {
         "unmounted": selectors.unmounted(actor), "duplicates": selectors.duplicate_collections(actor),
@@ -288,8 +287,8 @@ def projects(request):
     rows = [(p, services.project_gaps(p)) for p in selectors.projects(actor)]
     return render(request, "catalog/projects.html", {
         "projects": rows, "fundings": Project.Funding.choices,
-        "own_resources": Resource.objects.filter(provider=actor.organisation).order_by("name"),
-        "can_register": permissions.can(actor, "catalog.submit"),
+        "own_resources": selectors.restrict(actor, "catalog.register_project").order_by("name"),
+        "can_register": permissions.can(actor, "catalog.register_project"),
     })
 
 
@@ -351,6 +350,6 @@ def ckan_action(request, action: str):
         ranked = [r for r in ranked if r.published_version]
         page = ranked[start : start + rows]
         ids = {r.pk: i for i, r in enumerate(page)}
-        packages = sorted(exports.published(Resource.objects.filter(pk__in=ids)), key=lambda p: ids[p[0].pk])
+        packages = sorted(exports.published(selectors.restrict(actor).filter(pk__in=ids)), key=lambda p: ids[p[0].pk])
         return _ckan(request, {"count": len(ranked), "results": [exports.ckan_package(r, d, base) for r, d in packages]})
     return JsonResponse({"success": False, "error": {"__type": "Not Found Error", "message": "Action not found"}}, status=404)

@@ -5,9 +5,8 @@ from pydantic import Field
 
 from foundation import identifiers, rulebook
 
-from . import services
+from . import selectors, services
 from foundation.errors import ValidationFailed
-from .models import ApiToken
 from .workdays import add_workdays
 
 router = Router(tags=["core"])
@@ -64,7 +63,7 @@ class TokenCreated(TokenOut):
 
 @router.get("/tokens", response=list[TokenOut])
 def list_tokens(request):
-    return ApiToken.objects.filter(user=request.actor.user, organisation=request.actor.organisation)
+    return selectors.tokens_of(request.actor)
 
 
 @router.post("/tokens", response={201: TokenCreated})
@@ -75,7 +74,7 @@ def create_token(request, payload: TokenIn):
 
 @router.delete("/tokens/{token_id}", response=TokenOut)
 def revoke_token(request, token_id: int):
-    token = ApiToken.objects.get(pk=token_id, user=request.actor.user)
+    token = selectors.token_of(request.actor, token_id)
     return services.revoke_token(request.actor, token=token)
 
 

@@ -50,3 +50,58 @@ def may_see_event(actor: Actor, event) -> bool:
     if acting_for is None:  # the platform's own events: for overseers of the whole platform (a top-level region) only
         return permissions.can(actor, "audit.view") and actor.organisation.region.parent_id is None
     return permissions.can(actor, "audit.view", organisation=acting_for)
+
+
+# --- the registry, as forms and filters offer it ------------------------------------------------
+
+
+def providers():
+    """The organisations that provide catalog entries (agencies and public utilities), by name."""
+    return Organisation.objects.filter(kind__in=[Organisation.Kind.AGENCY, Organisation.Kind.UTILITY]).order_by("name")
+
+
+def demand_providers():
+    """The active organisations a demand for data may be addressed to (S8), region by region."""
+    return Organisation.objects.filter(
+        kind__in=(Organisation.Kind.AGENCY, Organisation.Kind.UTILITY, Organisation.Kind.SERVICE_CENTRE),
+        is_active=True).order_by("region__path", "name")
+
+
+def active_organisation(organisation_id) -> Organisation | None:
+    return Organisation.objects.filter(pk=organisation_id, is_active=True).first()
+
+
+def catalog_regions():
+    """The regions the catalog is filtered by: the city and its counties."""
+    return Region.objects.filter(level__in=[Region.Level.CITY, Region.Level.COUNTY])
+
+
+# --- the acting user's own ------------------------------------------------------------------------
+
+
+def tokens_of(actor: Actor):
+    """The acting user's API tokens for the acting organisation (P3)."""
+    from .models import ApiToken
+
+    return ApiToken.objects.filter(user=actor.user, organisation=actor.organisation)
+
+
+def token_of(actor: Actor, token_id: int):
+    """One of the acting user's tokens, for any of its organisations (``DoesNotExist`` otherwise)."""
+    from .models import ApiToken
+
+    return ApiToken.objects.get(pk=token_id, user=actor.user)
+
+
+def notifications_for(actor: Actor):
+    """The acting organisation's notifications, latest first."""
+    from .models import Notification
+
+    return Notification.objects.filter(organisation=actor.organisation).order_by("-created_at")
+
+
+def totp_device(user, *, confirmed: bool):
+    """The user's TOTP device, confirmed (in use) or not yet (being enrolled), if there is one."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).first()

@@ -38,7 +38,7 @@ def full_clean_or_refuse(instance, exclude=None) -> None:
 @service
 def create_region(actor: Actor, *, code: str, name: str, level: str, parent: Region | None = None) -> Region:
     if parent is not None:
-        permissions.require(actor, "organisations.manage", region=parent)
+        permissions.require(actor, "core.create_region", region=parent)
     elif not actor.is_system:
         raise PermissionDenied("只有平台可以创建市级区域")
     region = Region(code=code, name=name, level=level, parent=parent)
@@ -52,7 +52,7 @@ def create_region(actor: Actor, *, code: str, name: str, level: str, parent: Reg
 def create_organisation(
     actor: Actor, *, name: str, kind: str, region: Region, uscc: str | None, sector: str = "", short_name: str = ""
 ) -> Organisation:
-    permissions.require(actor, "organisations.manage", region=region)
+    permissions.require(actor, "core.create_organisation", region=region)
     org = Organisation(name=name, kind=kind, region=region, uscc=(uscc or "").strip().upper() or None, sector=sector, short_name=short_name)
     full_clean_or_refuse(org)
     org.save()
@@ -65,7 +65,7 @@ def create_user(
     actor: Actor, *, username: str, password: str, display_name: str = "", citizen_id: str | None = None, email: str = ""
 ) -> User:
     if not actor.is_system:
-        permissions.require(actor, "organisations.manage")
+        permissions.require(actor, "core.create_user")
     user = User(username=username, display_name=display_name, citizen_id=(citizen_id or "").strip().upper() or None, email=email)
     try:
         validate_password(password, user)
@@ -80,7 +80,7 @@ def create_user(
 
 @service
 def add_membership(actor: Actor, *, user: User, organisation: Organisation, role: str) -> Membership:
-    permissions.require(actor, "organisations.manage", organisation=organisation)
+    permissions.require(actor, "core.add_membership", organisation=organisation)
     membership = Membership(user=user, organisation=organisation, role=role)
     full_clean_or_refuse(membership)
     membership.save()
@@ -100,7 +100,7 @@ def _token_hash(secret: str) -> str:
 @service
 def issue_token(actor: Actor, *, name: str, scopes: list[str], days: int | None = None) -> tuple[ApiToken, str]:
     """A new token for the acting user and organisation. The plain token is returned once, never stored."""
-    permissions.require(actor, "tokens.manage", organisation=actor.organisation)
+    permissions.require(actor, "core.issue_token", organisation=actor.organisation)
     days = settings.GONGSHU_TOKEN_DEFAULT_DAYS if days is None else days
     if not 1 <= days <= settings.GONGSHU_TOKEN_MAX_DAYS:
         raise ValidationFailed(f"有效期须在 1 到 {settings.GONGSHU_TOKEN_MAX_DAYS} 天之间", field="days")
@@ -127,7 +127,7 @@ def issue_token(actor: Actor, *, name: str, scopes: list[str], days: int | None 
 @service
 def revoke_token(actor: Actor, *, token: ApiToken) -> ApiToken:
     if actor.user is None or token.user_id != actor.user.pk:
-        permissions.require(actor, "organisations.manage", organisation=token.organisation)
+        permissions.require(actor, "core.revoke_token", organisation=token.organisation)
     if token.revoked_at:
         return token
     token.revoked_at = timezone.now()
@@ -159,7 +159,7 @@ def authenticate_token(raw: str) -> ApiToken:
 @service
 def set_calendar_day(actor: Actor, *, date: dt.date, is_workday: bool, name: str = "") -> CalendarDay:
     """The bureau records a holiday or make-up workday (years the package does not know yet)."""
-    permissions.require(actor, "workdays.edit")
+    permissions.require(actor, "core.set_calendar_day")
     before = CalendarDay.objects.filter(date=date).first()
     day, _ = CalendarDay.objects.update_or_create(
         date=date, defaults={"is_workday": is_workday, "name": name, "source": CalendarDay.Source.BUREAU}

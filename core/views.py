@@ -12,12 +12,12 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services
+from . import selectors, services
 from .actor import act_as
 from foundation.errors import ValidationFailed
 from .forms import LoginForm, OtpForm, TokenForm
 from .middleware import SESSION_ORG
-from .models import ApiToken, Notification
+from .models import ApiToken
 from foundation.viewkit import actor_of, apply_errors
 
 
@@ -37,12 +37,13 @@ def _safe_next(request, default="home"):
 @login_required
 def otp(request):
     """TOTP for administrators: enrol a device on first use, then verify a code each session."""
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+    device = selectors.totp_device(request.user, confirmed=True)
     enrolling = device is None
     if enrolling:
-        device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first() or TOTPDevice.objects.create(
-            user=request.user, name="default", confirmed=False
-        )
+        device = selectors.totp_device(request.user, confirmed=False)
+        if device is None:
+            device = TOTPDevice(user=request.user, name="default", confirmed=False)
+            device.save()
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
@@ -83,7 +84,7 @@ def tokens(request):
             apply_errors(form, exc)
         else:
             form = TokenForm()
-    rows = ApiToken.objects.filter(user=actor.user, organisation=actor.organisation)
+    rows = selectors.tokens_of(actor)
     return render(request, "core/tokens.html", {"form": form, "tokens": rows, "created": created})
 
 
@@ -100,5 +101,5 @@ def revoke_token(request, token_id: int):
 @login_required
 def notifications(request):
     actor = actor_of(request)
-    rows = Notification.objects.filter(organisation=actor.organisation).order_by("-created_at")[:200]
+    rows = selectors.notifications_for(actor)[:200]
     return render(request, "core/notifications.html", {"notifications": rows})

@@ -172,9 +172,29 @@ def get_grant(request, ref: str):
     return selectors.access_grant(request.actor, ref)
 
 
-@router.post("/grants/{ref}/revoke", response=GrantOut)
+class RevocationOut(Schema):
+    case: str  # the revocation case the bureau reviews (/api/v1/cases/{case})
+    state: str
+    grant: GrantOut  # still in force until the bureau decides
+
+    @staticmethod
+    def resolve_case(obj):
+        return obj.case.number
+
+    @staticmethod
+    def resolve_state(obj):
+        return obj.case.state
+
+    @staticmethod
+    def resolve_grant(obj):
+        return obj.entitlement
+
+
+@router.post("/grants/{ref}/revoke", response={201: RevocationOut})
 def revoke(request, ref: str, payload: RevokeIn):
-    return services.revoke_grant(request.actor, selectors.access_grant(request.actor, ref), reason=payload.reason)
+    """Ask the bureau to revoke the grant before its end (the provider, or the bureau of its region): a
+    revocation case; the grant stays in force until the bureau approves it."""
+    return Status(201, services.revoke_grant(request.actor, selectors.access_grant(request.actor, ref), reason=payload.reason))
 
 
 def _query_param(name: str, description: str, schema: dict, required: bool = False) -> dict:
@@ -271,9 +291,9 @@ class BackflowIn(Schema):
 @router.post("/demands", response={201: CaseRef})
 def create_demand(request, payload: DemandIn):
     """S8: ask a provider for data (catalogued or not); it answers within the rulebook's deadline."""
-    from core.models import Organisation
+    from core.selectors import active_organisation
 
-    provider = Organisation.objects.filter(pk=payload.provider, is_active=True).first()
+    provider = active_organisation(payload.provider)
     resource = catalog_selectors.access_resource(request.actor, payload.resource) if payload.resource else None
     return Status(201, services.raise_demand(request.actor, provider=provider, data=payload.data, scenario=payload.scenario,
                                              basis=payload.basis, resource=resource))
@@ -374,10 +394,9 @@ def remote_records(request, remote_id: int):
     """S9: a lookup on the upper instance's grant, ``?<key>=…&purpose=…`` (the scenario applied for); both
     instances log it, both receipts come back."""
     from . import federation
-    from .models import RemoteRequest
 
     purpose = declared_purpose(request.GET.get("purpose"))
-    remote = RemoteRequest.objects.select_related("peer").filter(pk=remote_id, applicant=request.actor.organisation).first()
+    remote = selectors.remote_requests_for(request.actor).filter(pk=remote_id).first()
     if remote is None:
         from foundation.errors import NotFound
 

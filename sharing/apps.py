@@ -6,4 +6,5 @@ class SharingConfig(AppConfig):
     verbose_name = "共享"
 
     def ready(self):
-        from . import actions, cases, receivers  # noqa: F401  (audit actions; case types; grants listen to catalog changes)
+        from . import actions, cases, permissions, receivers  # noqa: F401  (audit actions; case types; permissions;
+        # grants listen to catalog changes)

@@ -39,7 +39,7 @@ def public_key() -> str:
 def add_peer(actor: Actor, *, name: str, url: str, public_key: str, level: str, organisation: Organisation | None = None) -> Peer:
     """Register another instance: its name, address, public key, level, and (for a lower one) the
     organisation it acts as here."""
-    permissions.require(actor, "organisations.manage", organisation=organisation)
+    permissions.require(actor, "sharing.add_peer", organisation=organisation)
     errors = {}
     if level not in Peer.Level.values:
         errors["level"] = ["层级须为 upper 或 lower"]
@@ -113,7 +113,7 @@ def remote_catalog(peer_name: str) -> list[dict]:
 def forward_request(actor: Actor, peer_name: str, *, resource_code: str, scenario: str, basis: str, method: str,
                     items: list[str], valid_until: dt.date) -> RemoteRequest:
     """S9: an agency's request for data held at the upper level, forwarded through this platform."""
-    permissions.require(actor, "share.request", organisation=actor.organisation)
+    permissions.require(actor, "sharing.forward_request", organisation=actor.organisation)
     peer = _upper(peer_name)
     answer = _send(peer, "POST", "/requests", {
         "resource_code": resource_code, "scenario": scenario, "basis": basis, "method": method, "items": items,
@@ -139,7 +139,7 @@ def call_remote(actor: Actor, remote: RemoteRequest, *, filters: dict[str, str],
     """A call on the upper instance's grant for this agency: forwarded signed with its declared purpose (by
     default the scenario the agency applied with), answered with the upper instance's receipt, and logged
     here with it (both sides log)."""
-    permissions.require(actor, "share.call", organisation=actor.organisation)
+    permissions.require(actor, "sharing.call_remote", organisation=actor.organisation)
     if remote.applicant_id != actor.organisation.pk:
         raise PermissionDenied("该上级授权不属于本部门", field="grant", code="not_holder")
     if not remote.grant_ref:

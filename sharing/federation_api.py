@@ -8,10 +8,10 @@ import datetime as dt
 from ninja import Router, Schema, Status
 
 from access.calls import declared_purpose
-from catalog.models import Resource
+from catalog import selectors as catalog_selectors
 from foundation.errors import NotFound
 
-from . import federation, services
+from . import federation, selectors, services
 from .api import answer, lookup_filters
 from .models import ShareRequest
 
@@ -38,7 +38,7 @@ def _state(share: ShareRequest) -> dict:
 def catalog(request):
     """Published entries, for the lower instance's catalog exchange."""
     federation.authenticate_peer(request)
-    entries = Resource.objects.filter(published_version__isnull=False).select_related("provider").order_by("code")
+    entries = catalog_selectors.published().select_related("provider").order_by("code")
     return {"entries": [{
         "code": r.code, "name": r.name, "provider": r.provider.name, "share_type": r.share_type, "share_methods": r.share_methods,
         "items": [{"column": i.column, "name": i.name} for i in r.items.order_by("position")],
@@ -49,7 +49,7 @@ def catalog(request):
 def forwarded_request(request, payload: ForwardedIn):
     """A share request forwarded by a lower instance for one of its agencies: a case here, like any other."""
     peer, actor = federation.authenticate_peer(request)
-    resource = Resource.objects.filter(code=payload.resource_code, published_version__isnull=False).first()
+    resource = catalog_selectors.published().filter(code=payload.resource_code).first()
     if resource is None:
         raise NotFound("没有这个目录", field="resource_code")
     share = services.request_share(actor, resource, scenario=federation.forwarded_scenario(payload.scenario, payload.agency, peer),
@@ -60,7 +60,7 @@ def forwarded_request(request, payload: ForwardedIn):
 @router.get("/requests/{request_id}")
 def forwarded_state(request, request_id: int):
     peer, _ = federation.authenticate_peer(request)
-    share = ShareRequest.objects.select_related("case").filter(pk=request_id, applicant=peer.organisation).first()
+    share = selectors.requests_of(peer.organisation).filter(pk=request_id).first()
     if share is None:
         raise NotFound("没有这个申请")
     return _state(share)

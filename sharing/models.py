@@ -1,11 +1,12 @@
-"""Sharing between public bodies (S1–S9, A7): share requests, grants, and the refused calls counted
-against a grant. Every decision is a workflow case; every call goes through the warehouse query path."""
+"""Sharing between public bodies (S1–S9, A7): share requests, grants (entitlements of the access app, whose
+refused calls it counts), rectifications. Every decision is a workflow case; every call goes through the warehouse query path."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from access import misuse
 from access.models import Entitlement
 from catalog.models import Resource
 from core.models import BaseModel, Organisation, User
@@ -62,20 +63,6 @@ class Grant(Entitlement):
         return self.origin
 
 
-class RefusedCall(models.Model):
-    """A call refused on a grant (S7: calls outside the granted items or purpose are refused and counted)."""
-
-    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="refusals")
-    at = models.DateTimeField(auto_now_add=True)
-    organisation = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="+")
-    code = models.CharField(max_length=40)
-    message = models.CharField(max_length=300)
-    audit_seq = models.BigIntegerField(null=True)
-
-    class Meta:
-        ordering = ["-at"]
-
-
 class Correction(BaseModel):
     """A dispute of data about oneself, or a mismatch found by cross-checking (S5, SYS Art. 28): the
     provider verifies and corrects within its deadline and answers; a correction is a new snapshot."""
@@ -107,12 +94,7 @@ class Rectification(BaseModel):
     calls after expiry, repeated calls outside the grant. The holder rectifies by a deadline; if it does
     not, the grant is suspended, then terminated."""
 
-    class Reason(models.TextChoices):
-        IDLE = "idle", _("长期未调用")
-        VOLUME = "volume", _("调用量异常")
-        NIGHT = "night", _("夜间调用异常")
-        EXPIRED = "expired", _("到期后仍在调用")
-        REFUSED = "refused", _("超范围、超用途调用")
+    Reason = misuse.Reason  # the finding of the misuse rules (access.misuse)
 
     grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="rectifications")
     reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)

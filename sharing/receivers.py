@@ -4,7 +4,8 @@ leaves the grants the provider never approved, and a tightened share type reache
 
 from django.dispatch import receiver
 
-from audit.services import record
+from access import services as entitlements
+
 from catalog.models import Resource
 from catalog.signals import grades_changed, share_type_changed
 from core.services import notify
@@ -42,17 +43,11 @@ def withhold_items_needing_approval(sender, resource, changes, actor, **kwargs):
         request = getattr(grant, "request", None)  # the share request that gave it (a reverse one-to-one)
         if not withheld or provider_approved(request.case if request else None):
             continue
-        before = {"items": grant.items, "status": grant.status}
-        grant.items = [c for c in grant.items if c not in columns]
         reason = f"数据项 {'、'.join(withheld)} 已调整为须经数据提供部门审批的分级"
-        if not grant.items:
-            grant.status, grant.status_reason = Grant.Status.TERMINATED, reason
-        grant.save(update_fields=["items", "status", "status_reason", "updated_at"])
-        record(actor, "sharing.withhold_items", grant, before=before, after={"items": grant.items, "status": grant.status},
-               detail={"reason": reason, "rule": "G1 grant_with_approval"})
-        notify(organisation=grant.holder, kind="share", link=f"/share/grants/{grant.ref}/",
-               message=f"授权 {grant.ref}：{reason}，已从授权中移出" + ("，授权已终止" if not grant.items else "")
-                       + "；如仍需要，请重新申请")
+        ends = not [c for c in grant.items if c not in columns]
+        entitlements.narrow(actor, grant, withdrawn=withheld, reason=reason, action="sharing.withhold_items",
+                            detail={"rule": "G1 grant_with_approval"}, link="/share/grants/{ref}/",
+                            notice=f"授权 {grant.ref}：{reason}，已从授权中移出" + ("，授权已终止" if ends else "") + "；如仍需要，请重新申请")
 
 
 @receiver(share_type_changed)
@@ -60,12 +55,10 @@ def apply_share_type_change(sender, resource, before, after, actor, **kwargs):
     """Reviewed tightening reaches existing grants: not shared ends them; conditional is reported so the
     holder knows the conditions now apply (its grant stays within what was approved)."""
     label = Resource.ShareType(after).label
+    message = f"“{resource.name}”的共享类型已由{Resource.ShareType(before).label}调整为{label}"
     for grant in _live(resource).select_related("holder"):
         if after == Resource.ShareType.NOT_SHARED:
-            grant.status, grant.status_reason = Grant.Status.TERMINATED, f"目录调整为{label}（经审核）"
-            grant.save(update_fields=["status", "status_reason", "updated_at"])
-            record(actor, "sharing.terminate_grant", grant, before={"status": "active"}, after={"status": grant.status},
-                   detail={"reason": grant.status_reason})
-        notify(organisation=grant.holder, kind="share", link=f"/share/grants/{grant.ref}/",
-               message=f"“{resource.name}”的共享类型已由{Resource.ShareType(before).label}调整为{label}"
-                       + ("，授权已终止" if after == Resource.ShareType.NOT_SHARED else ""))
+            entitlements.change(actor, grant, Grant.Status.TERMINATED, reason=f"目录调整为{label}（经审核）",
+                                action="sharing.terminate_grant", link="/share/grants/{ref}/", notice=f"{message}，授权已终止")
+        else:
+            notify(organisation=grant.holder, kind="share", link=f"/share/grants/{grant.ref}/", message=message)

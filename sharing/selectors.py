@@ -26,7 +26,7 @@ def _visible(qs: QuerySet, actor: Actor, own: Q) -> QuerySet:
         return qs
     org = actor.organisation
     condition = own | Q(resource__provider=org)
-    if permissions.can(actor, "cases.view", organisation=org):
+    if permissions.can(actor, "sharing.view_region", organisation=org):
         condition |= Q(resource__provider__region__path__startswith=org.region.path)
     return qs.filter(condition)
 
@@ -80,6 +80,11 @@ def dashboard(actor: Actor, *, days: int = 30) -> dict:
     }
 
 
+def revocations_of(grant: Grant):
+    """The revocation requests of a grant the actor may already see (``access_grant``), newest first."""
+    return grant.revocations.select_related("case").order_by("-created_at")
+
+
 def grant_statistics(grant: Grant, *, days: int = 90) -> dict:
     calls = usage.logs().filter(grant_ref=grant.ref)
     since = timezone.now() - dt.timedelta(days=days)
@@ -106,3 +111,44 @@ def corrections_for(actor: Actor) -> QuerySet:
     if actor.organisation.kind != "public":
         own |= Q(raised_for=actor.organisation)
     return _visible(qs, actor, own)
+
+
+def correctable_resources() -> QuerySet:
+    """S5: the published, mounted entries keyed by a person's or an organisation's identifier: the ones a
+    person or an organisation can ask to correct about itself."""
+    from catalog.selectors import published
+
+    return published().filter(mounted_at__isnull=False, items__is_key=True,
+                               items__sensitivity__in=("citizen_id", "uscc")).distinct().order_by("code")
+
+
+def backflow_resources(actor: Actor) -> QuerySet:
+    """A7: published entries of the regions above the actor's that carry a region column the rulebook lets
+    flow back (``backflow.region_columns``)."""
+    from catalog.selectors import published
+    from foundation import rulebook
+
+    above = [r for r in actor.organisation.region.ancestors_and_self() if r.pk != actor.organisation.region_id]
+    columns = (rulebook.current().backflow or {}).get("region_columns", [])
+    return published().filter(provider__region__in=above, items__column__in=columns).distinct().order_by("code")
+
+
+# --- federation (S9) ------------------------------------------------------------------------------
+
+
+def upper_peers() -> QuerySet:
+    from .models import Peer
+
+    return Peer.objects.filter(level=Peer.Level.UPPER).order_by("name")
+
+
+def remote_requests_for(actor: Actor) -> QuerySet:
+    """The requests the acting organisation forwarded to an upper instance."""
+    from .models import RemoteRequest
+
+    return RemoteRequest.objects.select_related("peer").filter(applicant=actor.organisation)
+
+
+def requests_of(organisation) -> QuerySet:
+    """The share requests an organisation made (a lower instance's, forwarded here, for its peer)."""
+    return ShareRequest.objects.select_related("case").filter(applicant=organisation)

@@ -7,9 +7,9 @@ import datetime as dt
 
 from django.utils import timezone
 
-from access import calls
+from access import calls, misuse
 from access import services as entitlements
-from audit.services import record, service
+from audit.services import service
 from catalog.models import Resource
 from foundation import permissions, rulebook
 from core import workdays
@@ -25,7 +25,7 @@ from workflow.models import Case
 from workflow.services import open_case, transition
 
 from .cases import PROVIDER, PROVIDER_APPROVALS
-from .models import (Correction, Demand, Dispute, Grant, Method, OnwardProvision, Rectification, Reevaluation, RefusedCall,
+from .models import (Correction, Demand, Dispute, Grant, Method, OnwardProvision, Rectification, Reevaluation,
                      ShareRequest)
 
 OPEN_STATES = ("bureau_review", "provider_review", "provider_approval")
@@ -156,7 +156,7 @@ def request_share(actor: Actor, resource: Resource, *, scenario: str, basis: str
     provider; a not-shared entry cannot be applied for. When an item's grade asks for the provider's
     approval (G1, see ``approval_reasons``), an unconditional request is approved by the provider first and
     then reviewed by the bureau."""
-    permissions.require(actor, "share.request", organisation=actor.organisation)
+    permissions.require(actor, "sharing.request_share", organisation=actor.organisation)
     fields = _check_request(actor, resource, scenario=scenario, basis=basis, method=method, items=items,
                             valid_until=valid_until, row_filter=row_filter or {})
     if ShareRequest.objects.filter(resource=resource, applicant=actor.organisation, case__state__in=OPEN_STATES).exists():
@@ -200,17 +200,18 @@ def grant_from_case(actor: Actor, case: Case) -> Grant:
     return grant
 
 
-@service
-def revoke_grant(actor: Actor, grant: Grant, *, reason: str) -> Grant:
-    """The provider (or the bureau of its region) withdraws a grant; calls stop at once."""
-    grant = Grant.objects.select_for_update().select_related("resource__provider").get(pk=grant.pk)
-    if not (actor.organisation and actor.organisation.pk == grant.resource.provider_id and actor.has_role(*PROVIDER)) \
-            and not permissions.can(actor, "catalog.review", organisation=grant.resource.provider):
-        raise PermissionDenied("只有数据提供部门或主管部门可以撤销授权", code="not_provider")
-    if not (reason or "").strip():
-        raise ValidationFailed("请说明撤销原因", field="reason")
-    return entitlements.change(actor, grant, Grant.Status.REVOKED, reason=reason, action="sharing.revoke_grant",
-                               link="/share/grants/{ref}/")
+def may_revoke(actor: Actor, grant: Grant) -> bool:
+    """Who may ask the bureau to revoke a grant before its end: the provider's data officer, or the bureau
+    over the provider's region."""
+    provider = grant.resource.provider
+    return (actor.organisation is not None and actor.organisation.pk == provider.pk and actor.has_role(*PROVIDER)) \
+        or permissions.can(actor, "sharing.revoke_grant", organisation=provider)
+
+
+def revoke_grant(actor: Actor, grant: Grant, *, reason: str):
+    """The provider (or the bureau of its region) asks to withdraw a grant before its end: a revocation case
+    the bureau reviews (``access.cases``); the holder keeps its access until then."""
+    return entitlements.request_revocation(actor, grant, reason=reason)
 
 
 # --- calls (S4, S7) -------------------------------------------------------------------------
@@ -226,14 +227,21 @@ def call(actor: Actor, ref: str, *, filters: dict | None = None, sql: str | None
     return calls.call(actor, ref, purpose=purpose, filters=filters, sql=sql, fields=fields, limit=limit, operation=operation)
 
 
-def _count_refusal(actor: Actor, grant: Grant, error: GongshuError, event) -> None:
-    """After a refusal (audited by the access path, nothing else written): count it on the grant (S7)."""
-    RefusedCall.objects.create(grant=grant, organisation=actor.organisation, code=error.code or "refused",
-                               message=error.message[:300], audit_seq=event.seq)
+def _watched():
+    """The grants misuse control looks at: in force, or expired (for use after the end), none under rectification."""
+    open_cases = Rectification.objects.filter(case__closed_at__isnull=True)
+    return Grant.objects.filter(status__in=(Grant.Status.ACTIVE, Grant.Status.EXPIRED)).exclude(rectifications__in=open_cases) \
+        .select_related("resource__provider__region", "holder")
 
 
-SHARE_GRANTS = calls.register(calls.Kind(origins=tuple(Grant.Kind.values), model=Grant, permission="share.call",
-                                         action="sharing.call", export_items=exportable_items, refused=_count_refusal))
+def _on_misuse(grant: Grant, finding: misuse.Finding) -> None:
+    _open_rectification(_monitor(grant), grant, finding.reason, finding.detail)
+
+
+SHARE_GRANTS = calls.register(calls.Kind(
+    origins=tuple(Grant.Kind.values), model=Grant, permission="sharing.call", action="sharing.call",
+    export_items=exportable_items, may_revoke=may_revoke, revoke_action="sharing.revoke_grant", link="/share/grants/{ref}/",
+    misuse="share", watched=_watched, on_misuse=_on_misuse))
 
 
 # --- corrections (S5) -------------------------------------------------------------------------
@@ -257,7 +265,7 @@ def raise_correction(actor: Actor, resource: Resource, *, key: dict[str, str], c
         if list(key_items.values()) != [kind] or not own or list(key.values()) != [own]:
             raise PermissionDenied("只能对有关本人（本单位）的数据提出校核", field="key", code="not_about_you")
     elif not (Grant.objects.filter(resource=resource, holder=actor.organisation, status=Grant.Status.ACTIVE).exists()
-              or permissions.can(actor, "cases.view", organisation=resource.provider)):
+              or permissions.can(actor, "sharing.raise_correction", organisation=resource.provider)):
         raise PermissionDenied("比对核查发现的问题，由使用该数据的部门或主管部门提出", field="source", code="no_grant")
     errors: dict[str, list[str]] = {}
     items = {i.column: i.name for i in resource.items.all()}
@@ -301,39 +309,6 @@ def _monitor(grant: Grant) -> Actor:
     return machine_monitor(grant.resource.provider)
 
 
-def _finding(grant: Grant, now: dt.datetime) -> tuple[str, str] | None:
-    """Why this grant needs rectifying now, if it does (the first reason found)."""
-    from django.db.models import Max
-
-    from warehouse.models import UsageLog
-
-    calls = UsageLog.objects.filter(grant_ref=grant.ref)  # brought up to date by review_grant_use
-    hours, days = int(rulebook.value("share.misuse_window_hours")), int(rulebook.value("share.misuse_baseline_days"))
-    day_ago = now - dt.timedelta(hours=hours)
-    refusals = grant.refusals.filter(at__gte=day_ago)
-    if refusals.filter(code="grant_expired").exists():
-        return Rectification.Reason.EXPIRED, f"授权已于 {grant.valid_until} 到期，仍有调用"
-    if grant.status != Grant.Status.ACTIVE:  # an expired grant: only its use after the end is looked at
-        return None
-    refused = refusals.filter(code__in=rulebook.value("share.misuse_refusal_codes")).count()
-    if refused >= int(rulebook.value("share.refused_calls")):
-        return Rectification.Reason.REFUSED, f"近{hours}小时超出授权范围或用途的调用被拒 {refused} 次"
-    last = calls.aggregate(last=Max("at"))["last"] or grant.created_at
-    idle = int(rulebook.value("share.idle_months"))
-    if last < day_ago and timezone.localdate(last) <= add_months(timezone.localdate(now), -idle):
-        return Rectification.Reason.IDLE, f"自 {timezone.localdate(last)} 起 {idle} 个月未调用"
-    today = calls.filter(at__gte=day_ago).count()
-    month = calls.filter(at__gte=day_ago - dt.timedelta(days=days), at__lt=day_ago).count() / days
-    ratio = float(rulebook.value("share.unusual_daily_calls"))
-    if today >= int(rulebook.value("share.unusual_min_calls")) and today > ratio * month:
-        return Rectification.Reason.VOLUME, f"近{hours}小时调用 {today} 次，超过此前{days}日日均（{month:.0f} 次）的 {ratio:g} 倍"
-    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    night = calls.filter(at__gte=start, at__lt=start + dt.timedelta(hours=int(rulebook.value("share.night_end_hour")))).count()
-    if night > int(rulebook.value("share.night_calls")):
-        return Rectification.Reason.NIGHT, f"今日夜间调用 {night} 次"
-    return None
-
-
 def expire_grants(today: dt.date | None = None) -> int:
     """Scheduled: every grant past its end date is expired on the access path (audited, the holder told)."""
     from foundation.actor import system_actor
@@ -350,14 +325,8 @@ def review_grant_use(now: dt.datetime | None = None) -> dict[str, int]:
     usage.catch_up()
     now = now or timezone.now()
     today = timezone.localdate(now)
-    counts = {"opened": 0, "suspended": 0, "terminated": 0}
+    counts = {"opened": misuse.review(now), "suspended": 0, "terminated": 0}  # every kind's findings (sharing's open cases)
     open_cases = Rectification.objects.filter(case__closed_at__isnull=True)
-    for grant in Grant.objects.filter(status__in=(Grant.Status.ACTIVE, Grant.Status.EXPIRED)).exclude(rectifications__in=open_cases) \
-            .select_related("resource__provider__region", "holder"):
-        finding = _finding(grant, now)
-        if finding:
-            _open_rectification(_monitor(grant), grant, *finding)
-            counts["opened"] += 1
     for rectification in open_cases.select_related("grant__resource__provider__region", "case"):
         case, grant = rectification.case, rectification.grant
         if rectification.suspended_on is None and case.state == "rectifying" and case.due_on and case.due_on < today:
@@ -397,12 +366,12 @@ def _suspend(actor: Actor, rectification: Rectification, today: dt.date) -> None
 def end_rectification(actor: Actor, case: Case) -> None:
     """Hook: rectified — a grant suspended for it is in force again."""
     rectification = Rectification.objects.select_related("grant").get(pk=case.subject_id)
-    grant = rectification.grant
+    grant, message, link = rectification.grant, f"整改 {case.number} 已通过", f"/cases/{case.number}/"
     if grant.status == Grant.Status.SUSPENDED:
-        grant.status, grant.status_reason = Grant.Status.ACTIVE, ""
-        grant.save(update_fields=["status", "status_reason", "updated_at"])
-        record(actor, "sharing.resume_grant", grant, before={"status": "suspended"}, after={"status": "active"})
-    notify(organisation=grant.holder, kind="share", message=f"整改 {case.number} 已通过", link=f"/cases/{case.number}/")
+        entitlements.change(actor, grant, Grant.Status.ACTIVE, reason=message, action="sharing.resume_grant",
+                            detail={"case": case.number}, link=link, notice=f"{message}，授权 {grant.ref} 恢复使用")
+    else:
+        notify(organisation=grant.holder, kind="share", message=message, link=link)
 
 
 def terminate_for_rectification(actor: Actor, case: Case) -> None:
@@ -423,7 +392,7 @@ def terminate_for_rectification(actor: Actor, case: Case) -> None:
 def raise_demand(actor: Actor, *, provider: Organisation, data: str, scenario: str, basis: str,
                  resource: Resource | None = None) -> Demand:
     """S8: an agency names the provider, the data, the scenario and the basis; the provider answers."""
-    permissions.require(actor, "share.request", organisation=actor.organisation)
+    permissions.require(actor, "sharing.raise_demand", organisation=actor.organisation)
     errors: dict[str, list[str]] = {}
     for name, value in (("data", data), ("scenario", scenario), ("basis", basis)):
         if not (value or "").strip():
@@ -472,7 +441,7 @@ def raise_dispute(actor: Actor, resource: Resource, *, subject: str, detail: str
     """S6: a user of data (or an applicant refused) disputes with the provider; negotiation comes first."""
     from core.selectors import city_of
 
-    permissions.require(actor, "share.request", organisation=actor.organisation)
+    permissions.require(actor, "sharing.raise_dispute", organisation=actor.organisation)
     errors: dict[str, list[str]] = {}
     if not (subject or "").strip():
         errors.setdefault("subject", []).append("请写明争议事项")
@@ -503,7 +472,7 @@ def backflow(actor: Actor, resource: Resource) -> Grant:
     conditions: a grant created by rule, limited to the rows of its region, with no review. SYS Art. 30
     sets it without conditions, so no approval by grade is asked; core data still stays in the trusted
     environment, and the grant is API only (no export)."""
-    permissions.require(actor, "share.request", organisation=actor.organisation)
+    permissions.require(actor, "sharing.backflow", organisation=actor.organisation)
     spec = rulebook.current().backflow or {}
     region = actor.organisation.region
     provider_region = resource.provider.region
@@ -577,7 +546,7 @@ def ask_onward(actor: Actor, grant: Grant, *, recipient: Organisation, purpose: 
     """The holder asks the provider's consent to provide shared data to a third party (SYS Art. 33)."""
     if actor.organisation is None or actor.organisation.pk != grant.holder_id:
         raise PermissionDenied("只有授权的使用部门可以申请向第三方提供", code="not_holder")
-    permissions.require(actor, "share.request", organisation=actor.organisation)
+    permissions.require(actor, "sharing.ask_onward", organisation=actor.organisation)
     errors: dict[str, list[str]] = {}
     if not (purpose or "").strip():
         errors.setdefault("purpose", []).append("请写明第三方的用途")

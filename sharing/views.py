@@ -52,7 +52,7 @@ def overview(request):
     board = selectors.dashboard(actor)
     return render(request, "sharing/overview.html", {
         "board": board, "requests": selectors.requests_for(actor)[:100],
-        "oversight": permissions.can(actor, "cases.view", organisation=actor.organisation),
+        "oversight": permissions.can(actor, "sharing.view_region", organisation=actor.organisation),
     })
 
 
@@ -62,14 +62,15 @@ def grant_detail(request, ref: str):
     grant = selectors.access_grant(actor, ref)
     if request.method == "POST":
         try:
-            services.revoke_grant(actor, grant, reason=request.POST.get("reason", ""))
-            messages.success(request, _("授权已撤销"))
+            revocation = services.revoke_grant(actor, grant, reason=request.POST.get("reason", ""))
+            messages.success(request, _("撤销申请已提交主管部门审核（%(case)s），审核前授权继续有效") % {"case": revocation.case.number})
         except GongshuError as exc:
             messages.error(request, exc.message)
         return redirect("sharing:grant", ref=ref)
     return render(request, "sharing/grant.html", {
         "grant": grant, "stats": selectors.grant_statistics(grant),
         "can_revoke": grant.status in ("active", "suspended") and actor.organisation.pk != grant.holder_id,
+        "revocations": selectors.revocations_of(grant),
     })
 
 
@@ -82,13 +83,8 @@ class CorrectionForm(forms.Form):
 
     def __init__(self, actor, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from catalog.models import Resource
-
         # entries keyed by a person's or an organisation's identifier: the ones a person can dispute
-        self.fields["resource"].queryset = Resource.objects.filter(
-            published_version__isnull=False, mounted_at__isnull=False, items__is_key=True,
-            items__sensitivity__in=("citizen_id", "uscc"),
-        ).distinct().order_by("code")
+        self.fields["resource"].queryset = selectors.correctable_resources()
         own = actor.user.citizen_id if actor.organisation.kind == "public" else actor.organisation.uscc
         if own:
             self.fields["key"].initial = own
@@ -122,10 +118,9 @@ class DemandForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from core.models import Organisation
+        from core.selectors import demand_providers
 
-        self.fields["provider"].queryset = Organisation.objects.filter(
-            kind__in=("agency", "utility", "service_centre"), is_active=True).order_by("region__path", "name")
+        self.fields["provider"].queryset = demand_providers()
 
 
 class DisputeForm(forms.Form):
@@ -135,9 +130,7 @@ class DisputeForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from catalog.models import Resource
-
-        self.fields["resource"].queryset = Resource.objects.filter(published_version__isnull=False).order_by("code")
+        self.fields["resource"].queryset = catalog_selectors.published().order_by("code")
 
 
 @login_required
@@ -146,8 +139,6 @@ def new_case(request, kind: str):
     actor = actor_of(request)
     forms_by_kind = {"demand": DemandForm, "dispute": DisputeForm}
     if kind == "backflow":
-        from catalog.models import Resource
-
         if request.method == "POST":
             try:
                 grant = services.backflow(actor, catalog_selectors.access_resource(actor, int(request.POST.get("resource", 0))))
@@ -156,13 +147,7 @@ def new_case(request, kind: str):
             else:
                 messages.success(request, _("数据已回流：授权 %(ref)s") % {"ref": grant.ref})
                 return redirect("sharing:grant", ref=grant.ref)
-        from foundation import rulebook
-
-        above = [r for r in actor.organisation.region.ancestors_and_self() if r.pk != actor.organisation.region_id]
-        columns = (rulebook.current().backflow or {}).get("region_columns", [])
-        resources = Resource.objects.filter(published_version__isnull=False, provider__region__in=above,
-                                            items__column__in=columns).distinct().order_by("code")
-        return render(request, "sharing/new.html", {"kind": kind, "resources": resources})
+        return render(request, "sharing/new.html", {"kind": kind, "resources": selectors.backflow_resources(actor)})
     if kind not in forms_by_kind:
         from foundation.errors import NotFound
 
@@ -182,14 +167,14 @@ def new_case(request, kind: str):
 def remote(request):
     """S9: data held at the upper level — its catalog, requests forwarded through this platform, lookups."""
     from . import federation
-    from .models import Peer, RemoteRequest
+    from .models import RemoteRequest
 
     actor = actor_of(request)
     answer = None
     if request.method == "POST":
         try:
             if request.POST.get("action") == "lookup":
-                remote_request = RemoteRequest.objects.get(pk=int(request.POST["remote"]), applicant=actor.organisation)
+                remote_request = selectors.remote_requests_for(actor).get(pk=int(request.POST["remote"]))
                 column, _, value = request.POST.get("key", "").partition("=")
                 answer = federation.call_remote(actor, remote_request, filters={column.strip(): value.strip()})
             else:
@@ -203,13 +188,13 @@ def remote(request):
         except (GongshuError, ValueError, RemoteRequest.DoesNotExist) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
     peers = []
-    for peer in Peer.objects.filter(level=Peer.Level.UPPER).order_by("name"):
+    for peer in selectors.upper_peers():
         try:
             entries, problem = federation.remote_catalog(peer.name), ""
         except (GongshuError, OSError) as exc:
             entries, problem = [], getattr(exc, "message", str(exc))
         peers.append({"peer": peer, "entries": entries, "problem": problem})
-    requests_made = RemoteRequest.objects.filter(applicant=actor.organisation).select_related("peer").order_by("-created_at")
+    requests_made = selectors.remote_requests_for(actor).order_by("-created_at")
     for made in requests_made:
         if not made.grant_ref:
             try:

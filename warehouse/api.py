@@ -163,11 +163,9 @@ def push(request, resource: str, mode: str = "full", filename: str = "push.csv",
     import tempfile
     from pathlib import Path
 
-    from catalog.models import Resource
-
     body = request.body
     actor = services.authenticate_push(request, body=body)
-    target = Resource.objects.filter(code=resource).first()
+    target = catalog_selectors.entry_by_code(resource)
     if target is None:
         raise ValidationFailed("没有这个目录", field="resource")
     with tempfile.TemporaryDirectory() as tmp:

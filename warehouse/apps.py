@@ -7,4 +7,5 @@ class WarehouseConfig(AppConfig):
 
     def ready(self):
         from . import regrade  # noqa: F401  (snapshots follow a re-grade: re-encrypted when it asks for it)
-        from . import actions, cases, checks  # noqa: F401  (audit actions; the source database review; the import directory's check)
+        from . import actions, cases, checks, permissions  # noqa: F401  (audit actions; the source database review;
+        # the import directory's check; permissions)

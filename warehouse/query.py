@@ -61,7 +61,7 @@ def scope_for(actor: Actor, resource: Resource, *, purpose: str) -> Scope:
         raise ValidationFailed("请说明使用目的（应用场景）", field="purpose")
     if actor.is_system or actor.organisation.pk == resource.provider_id:
         return Scope("owner", purpose.strip(), mask=False)
-    if permissions.can(actor, "cases.view", organisation=resource.provider):
+    if permissions.can(actor, "warehouse.query_oversight", organisation=resource.provider):
         return Scope("oversight", purpose.strip())
     raise PermissionDenied("无权使用该数据资源，请先提出共享申请", code="no_grant")
 

@@ -39,7 +39,7 @@ def freshness(actor: Actor, *, now: dt.datetime | None = None) -> list[Freshness
     """A2: each published entry the actor answers for or oversees, with how old its data is."""
     now = now or timezone.now()
     qs = catalog_selectors.restrict(actor).filter(published_version__isnull=False)
-    if not actor.is_system and not permissions.can(actor, "catalog.view_drafts"):
+    if not actor.is_system and not permissions.can(actor, "warehouse.view_freshness"):
         qs = qs.filter(provider=actor.organisation)
     rows = []
     for resource in qs.annotate(last=Max("snapshots__created_at")).order_by("provider__name", "code"):
@@ -57,7 +57,7 @@ def access_data(actor: Actor, resource: Resource) -> None:
     """The provider and those who oversee its region see a resource's batches and snapshots."""
     if actor.is_system or resource.provider_id == actor.organisation.pk:
         return
-    if not permissions.can(actor, "cases.view", organisation=resource.provider):
+    if not permissions.can(actor, "warehouse.view_data", organisation=resource.provider):
         raise NotFound("无权查看该资源的汇聚记录", field="resource")
 
 
@@ -74,7 +74,7 @@ def usage_logs(actor: Actor, *, organisation: int | None = None) -> QuerySet:
     qs = usage.logs().select_related("organisation", "resource", "user")
     if actor.is_system:
         pass
-    elif permissions.can(actor, "audit.view"):
+    elif permissions.can(actor, "warehouse.view_usage"):
         path = actor.organisation.region.path
         qs = qs.filter(Q(organisation__region__path__startswith=path) | Q(resource__provider__region__path__startswith=path))
     else:
@@ -91,7 +91,7 @@ def source_databases(actor: Actor) -> QuerySet:
     qs = SourceDatabase.objects.select_related("organisation", "case")
     if actor.is_system:
         return qs
-    if permissions.can(actor, "data.review_source"):
+    if permissions.can(actor, "warehouse.view_source_databases"):
         return qs.filter(organisation__region__path__startswith=actor.organisation.region.path)
     return qs.filter(organisation=actor.organisation)
 
@@ -112,7 +112,7 @@ def source_hosts(actor: Actor) -> QuerySet:
     qs = SourceHostAllowlist.objects.select_related("region", "added_by")
     if actor.is_system:
         return qs
-    if not permissions.can(actor, "data.keep_source_hosts"):
+    if not permissions.can(actor, "warehouse.view_source_hosts"):
         return qs.none()
     region = actor.organisation.region
     return qs.filter(Q(region__in=region.ancestors_and_self()) | Q(region__path__startswith=region.path))

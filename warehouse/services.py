@@ -159,7 +159,7 @@ def _issues(batch: Batch, table: pa.Table, problems: quality.Problems, row_offse
 
 def _open_batch(actor: Actor, resource: Resource, *, channel: str, mode: str, filename: str,
                 status: str = Batch.Status.CHECKING, upload: str = "", encoding: str = "") -> Batch:
-    permissions.require(actor, "data.ingest", organisation=resource.provider)
+    permissions.require(actor, "warehouse.ingest", organisation=resource.provider)
     if resource.published_version is None:
         raise Conflict("目录尚未发布，不能汇聚数据（先编目、后汇聚）", field="resource", code="unpublished")
     if mode not in Batch.Mode.values:
@@ -365,7 +365,7 @@ def run_queued_upload(pk: int, *, progress: Callable | None = None) -> bool:
 @service
 def assign_issue(actor: Actor, issue: QualityIssue, *, assignee) -> QualityIssue:
     """Problem data is assigned to someone of the provider for correction (A3)."""
-    permissions.require(actor, "data.ingest", organisation=issue.batch.provider)
+    permissions.require(actor, "warehouse.assign_issue", organisation=issue.batch.provider)
     if not assignee.memberships.filter(organisation=issue.batch.provider).exists():
         raise ValidationFailed("只能分派给提供部门的人员", field="assignee")
     issue.assignee, issue.status = assignee, QualityIssue.Status.ASSIGNED
@@ -383,8 +383,7 @@ def _check_assigner(actor: Actor, provider) -> None:
     """The bureau over the provider, or the service centre it designates, notifies it (SYS Art. 28(1), 10(3))."""
     from foundation.errors import PermissionDenied
 
-    if not (permissions.can(actor, "catalog.review", organisation=provider)
-            or permissions.can(actor, "catalog.verify", organisation=provider)):
+    if not permissions.can(actor, "warehouse.assign_problem_data", organisation=provider):
         raise PermissionDenied("只有公共数据主管部门或其指定的服务机构可以分派问题数据", code="not_assigner")
     if actor.organisation is not None and actor.organisation.pk == provider.pk:
         raise Conflict("问题数据分派给数据提供部门，不能分派给本单位", code="own_data")
@@ -559,7 +558,7 @@ def register_front_end(actor: Actor, *, name: str, public_key: str):
 
     from .models import FrontEndMachine
 
-    permissions.require(actor, "data.ingest", organisation=actor.organisation)
+    permissions.require(actor, "warehouse.register_front_end", organisation=actor.organisation)
     if not signing.is_public_key(public_key):
         raise ValidationFailed("公钥须为 Ed25519 公钥（32 字节，Base64）", field="public_key")
     if not name.strip():
@@ -647,7 +646,7 @@ def register_source_database(actor: Actor, *, name: str, kind: str, path: str = 
     from .crypto import seal
     from .models import SourceDatabase
 
-    permissions.require(actor, "data.register_source", organisation=actor.organisation)
+    permissions.require(actor, "warehouse.register_source_database", organisation=actor.organisation)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed("请填写源数据库名称（100 字以内）", field="name")
@@ -719,7 +718,7 @@ def _set_source_status(actor: Actor, source, action: str, *, reason: str, expect
     from .models import SourceDatabase
 
     source = SourceDatabase.objects.select_for_update().select_related("organisation__region").get(pk=source.pk)
-    permissions.require(actor, "data.review_source", organisation=source.organisation)
+    permissions.require(actor, action, organisation=source.organisation)  # the act's permission bears its name
     if not (reason or "").strip():
         raise ValidationFailed("请说明理由", field="reason", code="reason_required")
     if source.status != expected:
@@ -754,7 +753,7 @@ def add_source_host(actor: Actor, *, network: str, note: str):
     from . import extract
     from .models import SourceHostAllowlist
 
-    permissions.require(actor, "data.keep_source_hosts", region=actor.organisation.region)
+    permissions.require(actor, "warehouse.add_source_host", region=actor.organisation.region)
     parsed = str(extract.parse_network(network))
     if not (note or "").strip():
         raise ValidationFailed("请说明该网段是哪个部门的数据库", field="note")
@@ -769,7 +768,7 @@ def add_source_host(actor: Actor, *, network: str, note: str):
 @service
 def remove_source_host(actor: Actor, entry):
     """The bureau takes a network off its allowlist: sources there stop at their next run."""
-    permissions.require(actor, "data.keep_source_hosts", region=entry.region)
+    permissions.require(actor, "warehouse.remove_source_host", region=entry.region)
     record(actor, "warehouse.remove_source_host", entry, before={"network": entry.network, "region": entry.region.code})
     entry.delete()
 
@@ -783,7 +782,7 @@ def register_extraction(actor: Actor, resource: Resource, *, source_database, ta
     from . import extract
     from .models import ExtractionSource, SourceDatabase
 
-    permissions.require(actor, "data.ingest", organisation=resource.provider)
+    permissions.require(actor, "warehouse.register_extraction", organisation=resource.provider)
     if source_database.organisation_id != resource.provider_id:
         raise PermissionDenied("只能从提供部门自己登记的源数据库抽取", field="source_database", code="other_organisation")
     if source_database.status != SourceDatabase.Status.APPROVED:

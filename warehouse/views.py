@@ -42,7 +42,7 @@ def resource_data(request, resource_id: int):
     return render(request, "warehouse/resource.html", {
         "resource": resource, "batches": selectors.batches(actor, resource)[:50],
         "snapshots": resource.snapshots.order_by("-version"),
-        "can_upload": permissions.can(actor, "data.ingest", organisation=resource.provider),
+        "can_upload": permissions.can(actor, "warehouse.ingest", organisation=resource.provider),
     })
 
 

@@ -6,4 +6,4 @@ class WorkflowConfig(AppConfig):
     verbose_name = "办件"
 
     def ready(self):
-        from . import actions  # noqa: F401  (audit actions, the case steps among them)
+        from . import actions, permissions  # noqa: F401  (audit actions, the case steps among them; permissions)

@@ -18,7 +18,7 @@ def restrict(actor: Actor, qs: QuerySet | None = None) -> QuerySet:
     qs = Case.objects.all() if qs is None else qs
     if actor.is_system:
         return qs
-    if permissions.can(actor, "cases.view"):
+    if permissions.can(actor, "workflow.view_cases"):
         region_path = actor.organisation.region.path
         return qs.filter(Q(applicant__region__path__startswith=region_path) | Q(assignee__region__path__startswith=region_path))
     org = actor.organisation.pk

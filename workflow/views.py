@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 from foundation.errors import NotFound, ValidationFailed
 from foundation.viewkit import actor_of
 
-from core.models import Notification
+from core import selectors as core_selectors
 
 from . import selectors, services
 
@@ -65,5 +65,5 @@ def home(request):
     for case in queue:
         case.remaining = selectors.remaining_workdays(case)
     opened = selectors.restrict(actor).filter(applicant=actor.organisation, closed_at=None).select_related("assignee")[:20]
-    notes = Notification.objects.filter(organisation=actor.organisation).order_by("-created_at")[:10]
+    notes = core_selectors.notifications_for(actor)[:10]
     return render(request, "core/home.html", {"queue": queue, "opened": opened, "notifications": notes})

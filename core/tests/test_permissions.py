@@ -39,7 +39,7 @@ def test_a_role_is_held_only_in_an_organisation_of_its_kind(city):
 
 def test_the_county_bureau_manages_only_its_region(city):
     county = city.actor("county_bureau")
-    assert permissions.can(county, "organisations.manage", region=city.county)
+    assert permissions.can(county, "core.create_organisation", region=city.county)
     with pytest.raises(PermissionDenied) as exc:
         create_organisation(county, name="市级单位", kind="agency", region=city.region, uscc=None)
     assert exc.value.code == "other_region"
@@ -48,15 +48,15 @@ def test_the_county_bureau_manages_only_its_region(city):
 @pytest.mark.parametrize(
     ("username", "permission", "target", "allowed"),
     [
-        ("officer", "catalog.draft", "police", True),
-        ("officer", "catalog.draft", "civil", False),
-        ("staff", "catalog.submit", "police", False),
-        ("bureau", "catalog.review", "county_civil", True),
-        ("county_bureau", "catalog.review", "county_civil", True),
-        ("county_bureau", "catalog.review", "civil", False),
-        ("centre", "catalog.review", "civil", False),
-        ("operator", "catalog.draft", "operator", False),
-        ("public", "cases.view", None, False),
+        ("officer", "catalog.draft_resource", "police", True),
+        ("officer", "catalog.draft_resource", "civil", False),
+        ("staff", "catalog.submit_resource", "police", False),
+        ("bureau", "catalog.add_open_priority_entry", "county_civil", True),
+        ("county_bureau", "catalog.add_open_priority_entry", "county_civil", True),
+        ("county_bureau", "catalog.add_open_priority_entry", "civil", False),
+        ("centre", "catalog.add_open_priority_entry", "civil", False),
+        ("operator", "catalog.draft_resource", "operator", False),
+        ("public", "workflow.view_cases", None, False),
         ("supervisor", "audit.view", "civil", True),
     ],
 )

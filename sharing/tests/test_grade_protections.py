@@ -17,7 +17,7 @@ from core.models import Notification
 from core.services import issue_token
 from grading.models import Grade
 from sharing import services
-from sharing.models import Grant, RefusedCall, ShareRequest
+from sharing.models import Grant, ShareRequest
 from workflow.models import Case
 from workflow.services import transition
 
@@ -189,4 +189,4 @@ def test_items_whose_grade_prohibits_export_never_leave_in_a_file_G1_S4(client, 
     Grade.objects.filter(code="general_sensitive").update(export=Grade.Export.PROHIBITED)
     response = _delivery(client, city, grant, "cdo_civil_affairs")
     assert response.status_code == 403 and response.json()["code"] == "export_prohibited"
-    assert RefusedCall.objects.filter(grant=grant, code="export_prohibited").exists()
+    assert grant.refusals.filter(code="export_prohibited").exists()

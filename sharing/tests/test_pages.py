@@ -60,6 +60,11 @@ def test_the_grant_page_shows_calls_and_the_provider_revokes_there_S7(client, ci
     sign_in("officer")
     assert 'id="revoke"' in client.get(f"/share/grants/{grant.ref}/").content.decode()
     client.post(f"/share/grants/{grant.ref}/", {"reason": "职责调整"})
+    assert Grant.objects.get(pk=grant.pk).status == "active"  # the bureau reviews the revocation first
+    revocation = grant.revocations.get()
+    page = client.get(f"/share/grants/{grant.ref}/").content.decode()
+    assert f'href="/cases/{revocation.case.number}/"' in page and "主管部门审核" in page
+    transition(city.actor("bureau"), revocation.case, "approve", comment="同意撤销")
     assert Grant.objects.get(pk=grant.pk).status == "revoked"
 
 

@@ -14,7 +14,7 @@ from foundation import signing
 from foundation.actor import system_actor
 from core.services import issue_token
 from sharing import federation, services
-from sharing.models import Grant, Peer, RefusedCall
+from sharing.models import Grant, Peer
 from warehouse import query
 from workflow.models import Case
 from workflow.services import transition
@@ -47,7 +47,7 @@ def _person(resource):
 def _nothing_since(head: int, grant: Grant) -> None:
     """Nothing read (no read event), nothing counted on the grant (no refused call)."""
     assert not Event.objects.filter(seq__gt=head, action="warehouse.query").exists()
-    assert not RefusedCall.objects.filter(grant=grant).exists()
+    assert not grant.refusals.exists()
 
 
 def _head() -> int:
@@ -90,7 +90,7 @@ def test_with_its_purpose_the_same_call_is_answered_and_another_purpose_is_misus
     assert answered.status_code == 200 and len(answered.json()["records"]) == 1
     other = client.get(url, {"citizen_id": person["citizen_id"], "purpose": "商业营销"}, **headers)
     assert other.status_code == 403 and other.json()["code"] == "over_purpose"
-    assert RefusedCall.objects.get(grant=grant).code == "over_purpose"  # misuse is counted (S7)
+    assert grant.refusals.get().code == "over_purpose"  # misuse is counted (S7)
 
 
 @pytest.mark.parametrize("keys", [{}, {"citizen_id": ""}, {"citizen_id": "  "}], ids=["none", "empty", "blank"])

@@ -14,7 +14,7 @@ from core.models import Notification
 from core.services import issue_token
 from core.workdays import add_workdays
 from sharing import services
-from sharing.models import Grant, RefusedCall, ShareRequest
+from sharing.models import Grant, ShareRequest
 from warehouse import query
 from warehouse.usage import logs
 from workflow.models import Case
@@ -194,7 +194,8 @@ def test_calls_outside_the_grant_are_refused_counted_and_audited_S7(client, city
     if case == "other_agency":
         headers = _bearer(city, "cdo_health")
     elif case == "revoked":
-        services.revoke_grant(city.actor("officer"), grant, reason="申请单位已不再承担该职责")
+        revocation = services.revoke_grant(city.actor("officer"), grant, reason="申请单位已不再承担该职责")
+        transition(city.actor("bureau"), revocation.case, "approve", comment="同意撤销")
     elif case == "expired":
         Grant.objects.filter(pk=grant.pk).update(valid_until=timezone.localdate() - dt.timedelta(days=1))
     elif case == "over_scope":
@@ -209,7 +210,7 @@ def test_calls_outside_the_grant_are_refused_counted_and_audited_S7(client, city
     body = response.json()
     assert set(body) == {"code", "message", "field"} and "records" not in body
     assert logs().filter(resource=household).count() == queries  # nothing was read
-    refusal = RefusedCall.objects.get(grant=grant)
+    refusal = grant.refusals.get()
     assert Event.objects.get(seq=refusal.audit_seq).outcome == "refused"
 
 
@@ -220,8 +221,46 @@ def test_revoking_is_for_the_provider_or_its_bureau_only_S4(city, household):
             services.revoke_grant(city.actor(username), grant, reason="x")
     with pytest.raises(ValidationFailed):
         services.revoke_grant(city.actor("officer"), grant, reason=" ")
-    services.revoke_grant(city.actor("bureau"), grant, reason="整改期间暂停")
+    revocation = services.revoke_grant(city.actor("bureau"), grant, reason="整改期间暂停")
+    assert revocation.case.state == "bureau_review" and Grant.objects.get(pk=grant.pk).status == "active"
+    transition(city.actor("bureau"), revocation.case, "approve", comment="同意撤销")
     assert Grant.objects.get(pk=grant.pk).status == "revoked"
+
+
+def test_revocation_is_a_case_the_bureau_reviews_and_the_grant_stays_in_force_until_then_S4(city, household):
+    """Issue 13: the provider asks, the holder is told at once and keeps calling; the bureau may refuse (the
+    grant stays), the provider may withdraw, one request at a time; approval revokes on the lifecycle."""
+    grant = _granted(city, household)
+    person = _person(household)
+    holder = city.actor("cdo_civil_affairs")
+    revocation = services.revoke_grant(city.actor("officer"), grant, reason="申请单位已不再承担该职责")
+    case = revocation.case
+    assert case.case_type == "revocation" and case.state == "bureau_review" and case.due_on is not None
+    assert Notification.objects.filter(organisation=grant.holder, link=f"/cases/{case.number}/").exists()
+    assert services.call(holder, grant.ref, filters={"citizen_id": person["citizen_id"]}, purpose=SCENARIO).rows
+    with pytest.raises(Conflict) as pending:
+        services.revoke_grant(city.actor("bureau"), grant, reason="再次申请")
+    assert pending.value.code == "revocation_pending"
+    with pytest.raises(PermissionDenied):
+        transition(city.actor("officer"), case, "approve", comment="提供部门不能自己批准")
+    with pytest.raises(ValidationFailed):
+        transition(city.actor("bureau"), case, "refuse")  # a refusal states its reasons
+    transition(city.actor("bureau"), case, "refuse", comment="该部门仍承担婚姻登记职责")
+    assert Grant.objects.get(pk=grant.pk).status == "active"
+    second = services.revoke_grant(city.actor("officer"), grant, reason="职责已划转")
+    transition(city.actor("officer"), second.case, "withdraw")
+    assert Grant.objects.get(pk=grant.pk).status == "active"
+    third = services.revoke_grant(city.actor("officer"), grant, reason="职责已划转")
+    transition(city.actor("bureau"), third.case, "approve", comment="同意撤销")
+    grant.refresh_from_db()
+    assert grant.status == "revoked" and grant.status_reason == "职责已划转"
+    event = Event.objects.filter(action="sharing.revoke_grant", object_id=str(grant.pk)).get()
+    assert third.case.number in event.summary
+    with pytest.raises(PermissionDenied) as refused:
+        services.call(holder, grant.ref, filters={"citizen_id": person["citizen_id"]}, purpose=SCENARIO)
+    assert refused.value.code == "grant_revoked"
+    with pytest.raises(Conflict):
+        services.revoke_grant(city.actor("officer"), grant, reason="已撤销")
 
 
 def test_the_api_lists_requests_and_grants_to_their_parties_only_S3(client, city, household):

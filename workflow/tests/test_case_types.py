@@ -127,7 +127,14 @@ def _project(city):
     return case_of(project, "information_system_project")
 
 
+def _revocation(city):
+    from sharing import services
+
+    return services.revoke_grant(city.actor("officer"), _grant(city), reason="申请单位职责调整").case
+
+
 OPENERS = {
+    "revocation": lambda city, **_: _revocation(city),
     "share_request": lambda city, **_: _share_request(city).case,
     "correction": lambda city, **_: _correction(city),
     "rectification": lambda city, **_: _rectification(city),
