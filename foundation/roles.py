@@ -4,6 +4,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+# Not a person's role: the platform's named monitor acting for a bureau (misuse review, re-evaluation). It
+# holds no permission and passes a case's transition checks only where a transition names it, for the
+# bureau's organisation (unlike the ``system`` operator actor, which skips them).
+PLATFORM_MONITOR = "platform_monitor"
+
+
 class Role(models.TextChoices):
     """P2 roles. A membership gives one role in one organisation."""
 

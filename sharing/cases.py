@@ -9,6 +9,7 @@ send back to the provider a request whose items were re-graded while it waited.
 """
 
 from core.models import Role
+from foundation.roles import PLATFORM_MONITOR
 from workflow.engine import CaseType, State, Transition, register
 
 BUREAU = frozenset({Role.BUREAU_ADMIN})
@@ -87,7 +88,7 @@ RECTIFICATION = register(
             Transition("report", "报送整改情况", ("rectifying",), "reviewing", HOLDER, "holder", needs_comment=True),
             Transition("accept", "整改通过", ("reviewing",), "rectified", PROVIDER, "provider"),
             Transition("return", "退回整改", ("reviewing",), "rectifying", PROVIDER, "provider", needs_comment=True),
-            Transition("terminate", "逾期未整改，终止授权", ("rectifying", "reviewing"), "terminated", BUREAU, "bureau",
+            Transition("terminate", "逾期未整改，终止授权", ("rectifying", "reviewing"), "terminated", BUREAU | {PLATFORM_MONITOR}, "bureau",
                        needs_comment=True),
         ],
     )

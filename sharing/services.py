@@ -521,10 +521,12 @@ def reevaluate_conditional_entries(today: dt.date | None = None) -> int:
 
 
 def machine_monitor(provider: Organisation) -> Actor:
-    """The bureau's monitor for the provider's region (the platform acting for the bureau)."""
+    """The bureau's monitor for the provider's region (the platform acting for the bureau): a named actor
+    that passes transition checks like anyone, where a transition names it."""
     from foundation.actor import machine_actor
+    from foundation.roles import PLATFORM_MONITOR
 
-    return machine_actor(bureau_for(provider.region), "共享监测", frozenset({"system"}), channel="system")
+    return machine_actor(bureau_for(provider.region), "共享监测", frozenset({PLATFORM_MONITOR}), channel="system")
 
 
 @service

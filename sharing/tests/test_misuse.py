@@ -79,6 +79,11 @@ def test_an_unrectified_grant_is_suspended_then_terminated_S7(city, grant):
     with pytest.raises(PermissionDenied) as refused:
         services.call(city.actor("cdo_civil_affairs"), grant.ref, filters={"citizen_id": "x"}, purpose=grant.purpose)
     assert refused.value.code == "grant_suspended"
+    monitor = services.machine_monitor(grant.resource.provider)
+    assert not monitor.is_system  # a named platform actor, checked like anyone (issue 13 item 6)
+    with pytest.raises(PermissionDenied) as wrong:
+        transition(monitor, Case.objects.get(pk=rectification.case.pk), "report", comment="监测不能代替使用部门报送")
+    assert wrong.value.code == "wrong_role"
     Rectification.objects.filter(pk=rectification.pk).update(suspended_on=timezone.localdate() - dt.timedelta(days=30))
     assert services.review_grant_use()["terminated"] == 1
     grant.refresh_from_db()
