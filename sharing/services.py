@@ -107,6 +107,12 @@ def exportable_items(grant: Grant) -> list[str]:
     return allowed
 
 
+def longest_until(today: dt.date | None = None) -> dt.date:
+    """The latest end a grant may have from ``today`` (rule share.grant_months, SYS Art. 27): the default
+    the forms offer too."""
+    return add_months(today or workdays.today(), int(rulebook.value("share.grant_months")))
+
+
 def _check_request(actor: Actor, resource: Resource, *, scenario: str, basis: str, method: str, items: list[str],
                    valid_until: dt.date, row_filter: dict) -> dict:
     errors: dict[str, list[str]] = {}
@@ -137,7 +143,7 @@ def _check_request(actor: Actor, resource: Resource, *, scenario: str, basis: st
             if prohibited:
                 errors.setdefault("items", []).append(f"这些数据项的分级禁止导出，只能以接口方式共享：{'、'.join(prohibited)}")
     today = workdays.today()
-    longest = add_months(today, int(rulebook.value("share.grant_months")))
+    longest = longest_until(today)
     if valid_until is None or not today < valid_until <= longest:
         errors.setdefault("valid_until", []).append((f"使用期限须晚于今天且不超过 {longest}（{rulebook.rule('share.grant_months').article}）"))
     columns = {i.column for i in resource.items.all()}

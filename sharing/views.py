@@ -8,7 +8,6 @@ from django.utils.translation import gettext as _
 
 from catalog import selectors as catalog_selectors
 from foundation import permissions
-from core import workdays
 from foundation.errors import GongshuError
 from foundation.viewkit import actor_of, submit
 
@@ -28,7 +27,7 @@ class RequestForm(forms.Form):
         offered = resource.share_methods or list(Method.values)
         self.fields["method"].choices = [(m, Method(m).label) for m in offered]
         self.fields["items"].choices = [(c, f"{n}（{c}）") for c, n in services._shareable_items(resource).items()]
-        self.fields["valid_until"].initial = workdays.today() + dt.timedelta(days=90)
+        self.fields["valid_until"].initial = services.longest_until()
 
 
 @login_required
@@ -202,4 +201,4 @@ def remote(request):
             except (GongshuError, OSError):
                 pass
     return render(request, "sharing/remote.html", {"peers": peers, "requests": requests_made, "answer": answer,
-                                                   "default_until": workdays.today() + dt.timedelta(days=90)})
+                                                   "default_until": services.longest_until()})

@@ -108,3 +108,21 @@ def test_the_cross_level_page_says_when_no_upper_instance_is_registered_S9(clien
     sign_in("cdo_civil_affairs")
     page = client.get("/share/remote/").content.decode()
     assert "尚未登记上级平台" in page
+
+
+def test_the_request_form_offers_the_longest_end_the_rulebook_allows_S3(client, city, sign_in, settings, tmp_path):
+    """Issue 13 item 9: the form's default end is today + share.grant_months (SYS Art. 27), not a literal."""
+    import yaml
+
+    from core.workdays import add_months, today
+    from foundation import rulebook
+
+    household = Resource.objects.get(name="户籍人口基本信息")
+    sign_in("cdo_health")
+    assert f'value="{add_months(today(), 12)}"' in client.get(f"/share/request/{household.pk}/").content.decode()
+    data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
+    data["rules"]["share.grant_months"]["value"] = 6
+    path = tmp_path / "six_months.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings.GONGSHU_RULEBOOK = str(path)
+    assert f'value="{add_months(today(), 6)}"' in client.get(f"/share/request/{household.pk}/").content.decode()
