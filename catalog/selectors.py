@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db.models import F, Q, QuerySet
 
 from foundation import permissions
+from grading.scheme import important_grade_codes
 from foundation.actor import Actor
 from foundation.errors import NotFound
 
@@ -133,7 +134,7 @@ def catalog_list(actor: Actor | None, *, q: str = "", limit: int = 100, **filter
 def important_data(actor: Actor, *, region: str = "", provider: int | None = None) -> QuerySet:
     """G3: the important-data catalog — items graded important or core, per region and department."""
     qs = DataItem.objects.filter(
-        resource__in=restrict(actor).values("pk"), published_grade__code__in=["important", "core"]
+        resource__in=restrict(actor).values("pk"), published_grade__code__in=important_grade_codes()
     ).select_related("resource__provider__region", "published_grade", "category")
     if region:
         qs = qs.filter(resource__provider__region__path__contains=f"/{region}/")

@@ -49,7 +49,9 @@ class Grade(BaseModel):
 
     @property
     def is_important_or_core(self) -> bool:
-        return self.code in ("important", "core")
+        from .scheme import important_grade_codes
+
+        return self.code in important_grade_codes()
 
 
 class Category(BaseModel):

@@ -40,7 +40,8 @@ def seed(grade_model=Grade, category_model=Category) -> tuple[int, int]:
     spec = rulebook.current().grading
     grades = 0
     for g in spec.get("grades", []):
-        _, created = grade_model.objects.get_or_create(code=g["code"], defaults={k: v for k, v in g.items() if k != "code"})
+        defaults = {k: v for k, v in g.items() if k not in ("code", "important_data")}  # the scheme's, not the row's
+        _, created = grade_model.objects.get_or_create(code=g["code"], defaults=defaults)
         grades += created
     categories = 0
     for c in spec.get("categories", []):
@@ -48,6 +49,12 @@ def seed(grade_model=Grade, category_model=Category) -> tuple[int, int]:
         _, created = category_model.objects.get_or_create(code=c["code"], defaults={"name": c["name"], "parent": parent})
         categories += created
     return grades, categories
+
+
+def important_grade_codes() -> frozenset[str]:
+    """The grades that count as important data (G3: the important-data catalog), as the scheme says
+    (``important_data: true``; GB/T 43697-2024: important and core data), not by their codes."""
+    return frozenset(g["code"] for g in rulebook.current().grading.get("grades", []) if g.get("important_data"))
 
 
 def grade(code: str) -> Grade:

@@ -37,3 +37,26 @@ def test_seeding_again_keeps_the_bureaus_edits():
     Grade.objects.filter(code="general_internal").update(masking="partial")
     assert seed() == (0, 0)
     assert Grade.objects.get(code="general_internal").masking == "partial"
+
+
+def test_which_grades_are_important_data_comes_from_the_scheme_G3(city, settings, tmp_path):
+    """Issue 13 item 9: the important-data catalog lists the grades the scheme marks ``important_data``, not
+    the codes important/core: a city whose scheme also marks general_sensitive lists those items too."""
+    import yaml
+
+    from catalog.selectors import important_data
+    from foundation import rulebook
+    from grading.scheme import important_grade_codes
+
+    assert important_grade_codes() == {"important", "core"}
+    before = {(row.resource_id, row.column) for row in important_data(city.actor("bureau"))}
+    data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
+    for grade in data["grading"]["grades"]:
+        grade["important_data"] = grade["code"] in ("important", "core", "general_sensitive")
+    path = tmp_path / "wider.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings.GONGSHU_RULEBOOK = str(path)
+    assert important_grade_codes() == {"important", "core", "general_sensitive"}
+    assert Grade.objects.get(code="general_sensitive").is_important_or_core
+    after = {(row.resource_id, row.column) for row in important_data(city.actor("bureau"))}
+    assert before < after
