@@ -19,14 +19,13 @@ from django.conf import settings
 
 from audit.services import record, record_refusal
 from catalog.models import Resource
-from foundation import permissions, rawdb
+from foundation import permissions, rawdb, rulebook
 from foundation.actor import Actor
 from foundation.errors import GongshuError, NotFound, PermissionDenied, ValidationFailed
 
 from . import crypto, engines, limits, lookup, masking, policy, storage, usage
 from .models import Snapshot
 
-MAX_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,8 @@ def run(
     for column in filters:
         if column not in keys or (scope.columns is not None and column not in scope.columns):
             raise PermissionDenied(f"不能按 {column} 查询记录", field="filters", code="filter_column")
-    most = settings.GONGSHU_EXPORT_MAX_ROWS if export else MAX_ROWS  # a file delivery may be larger than an answer
+    # a file delivery may be larger than an answer (rule query.answer_rows)
+    most = settings.GONGSHU_EXPORT_MAX_ROWS if export else int(rulebook.value("query.answer_rows"))
     if not 1 <= limit <= most:
         raise ValidationFailed(f"返回行数须在 1 到 {most} 之间", field="limit")
     tree = policy.check(sql, columns=visible_columns) if sql else None

@@ -212,3 +212,23 @@ def test_a_read_is_copied_whole_even_when_its_user_has_gone_since_A6(city, house
     assert log.user is None and log.organisation == officer.organisation and log.resource == household
     assert (log.at, log.snapshot, log.purpose, log.scope, log.grant_ref, log.items, log.row_count, log.channel, log.query) == (
         event.at, result.snapshot, "临时核对", "owner", "", result.columns, 1, "api", "lookup citizen_id=?")
+
+
+def test_the_answer_row_cap_is_the_rulebooks_S4(city, settings, tmp_path):
+    """Issue 13 item 9: the per-answer row cap is rule query.answer_rows (platform default), not a literal."""
+    import yaml
+
+    from foundation import rulebook
+    household = Resource.objects.get(name="户籍人口基本信息")
+    officer = city.actor("officer")
+    scope = query.scope_for(officer, household, purpose="户籍核对")
+    assert query.run(officer, household, scope=scope, limit=500).rows
+    data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
+    data["rules"]["query.answer_rows"]["value"] = 100
+    path = tmp_path / "small_answers.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings.GONGSHU_RULEBOOK = str(path)
+    with pytest.raises(ValidationFailed) as refused:
+        query.run(officer, household, scope=scope, limit=500)
+    assert refused.value.field == "limit" and "100" in refused.value.message
+    assert len(query.run(officer, household, scope=scope, limit=100).rows) <= 100
