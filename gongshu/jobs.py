@@ -3,8 +3,8 @@
 Every run of a job, queued by a user's act (a web upload) or by the schedule, is a record in the metadata
 database: its state (queued, running, done, failed, waiting for a retry), its attempts, its last error, its
 summary (what the job returns) and, for long ones, its progress (``progress(done, total, message)``). A job
-that fails is tried again after a back-off that doubles (``BACKOFF_SECONDS``, 2x, 4x…) until it has been
-tried ``ATTEMPTS`` times. Each job is idempotent: it looks for its work and claims it, so a second run (a
+that fails is tried again after a back-off that doubles (rule ``jobs.backoff_seconds``, 2x, 4x…) until it has been
+tried ``jobs.attempts`` times. Each job is idempotent: it looks for its work and claims it, so a second run (a
 retry, another worker, ``worker --once`` beside a running worker) finds nothing left to do.
 
 ``SCHEDULE`` is the one place that says which jobs run by themselves and how often (an interval from the
@@ -35,11 +35,15 @@ from django_tasks.base import Task
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception, retry
 
+from foundation import rulebook
 from gongshu.jobrecords.models import JobProgress, ScheduledJob
 
-ATTEMPTS = 3  # the platform's choice: a failing job is tried three times in all…
-BACKOFF_SECONDS = 30  # …waiting 30 s before the second try and 60 s before the third
-KEEP_DAYS = 30  # the platform's choice: finished job records are kept a month (failed ones too), then pruned
+# How often a failing job is tried in all, the first back-off, and how long finished job records are kept:
+# rules jobs.attempts, jobs.backoff_seconds, jobs.keep_days (platform defaults), unless a job says otherwise.
+
+
+def keep_days() -> int:
+    return int(rulebook.value("jobs.keep_days"))
 
 logger = logging.getLogger(__name__)
 _running: contextvars.ContextVar[str | None] = contextvars.ContextVar("gongshu_job", default=None)
@@ -52,8 +56,8 @@ class Job(Task):
     without a record (for tests and the CLI); ``enqueue()`` makes a record the worker runs."""
 
     label: str = ""
-    attempts: int = ATTEMPTS
-    backoff: float = BACKOFF_SECONDS
+    attempts: int | None = None  # None: rule jobs.attempts
+    backoff: float | None = None  # None: rule jobs.backoff_seconds
     quiet: bool = False  # a run that did nothing ("0 …") is not reported
     every: str = ""  # in SCHEDULE: the setting that holds the interval in seconds
 
@@ -61,11 +65,19 @@ class Job(Task):
         return self.func(*args, **kwargs)
 
     @property
+    def tries(self) -> int:
+        return self.attempts if self.attempts is not None else int(rulebook.value("jobs.attempts"))
+
+    @property
+    def first_wait(self) -> float:
+        return self.backoff if self.backoff is not None else float(rulebook.value("jobs.backoff_seconds"))
+
+    @property
     def interval(self) -> dt.timedelta:
         return dt.timedelta(seconds=getattr(settings, self.every))
 
 
-def job(*, label, priority: int = 0, attempts: int = ATTEMPTS, backoff: float = BACKOFF_SECONDS, quiet: bool = False):
+def job(*, label, priority: int = 0, attempts: int | None = None, backoff: float | None = None, quiet: bool = False):
     def declare(func) -> Job:
         return Job(func=func, label=label, priority=priority, attempts=attempts, backoff=backoff, quiet=quiet,
                    backend=DEFAULT_TASK_BACKEND_ALIAS, run_after=None)
@@ -229,11 +241,12 @@ def encrypt_pending() -> str:
 
 @job(label=_("作业记录清理"), quiet=True)
 def prune_job_records() -> str:
-    cutoff = timezone.now() - dt.timedelta(days=KEEP_DAYS)
+    days = keep_days()
+    cutoff = timezone.now() - dt.timedelta(days=days)
     finished = DBTaskResult.objects.filter(status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
                                            finished_at__lt=cutoff)
     _, removed = finished.delete()  # with their progress
-    return f"{removed.get(DBTaskResult._meta.label, 0)} job record(s) older than {KEEP_DAYS} days removed"
+    return f"{removed.get(DBTaskResult._meta.label, 0)} job record(s) older than {days} days removed"
 
 
 _SLOW, _CATCH_UP = "GONGSHU_WORKER_INTERVAL", "GONGSHU_WORKER_CATCH_UP_SECONDS"
@@ -372,9 +385,9 @@ def _retry_later(record: DBTaskResult, task: Task) -> None:
     """A failed attempt with attempts left waits BACKOFF, 2x, 4x… and is ready again; its error stays on the
     record as the last error. Out of attempts, the record stays failed."""
     attempts = len(record.worker_ids)
-    if attempts >= getattr(task, "attempts", 1):
+    if not isinstance(task, Job) or attempts >= task.tries:
         return
-    run_after = timezone.now() + dt.timedelta(seconds=getattr(task, "backoff", BACKOFF_SECONDS) * 2 ** (attempts - 1))
+    run_after = timezone.now() + dt.timedelta(seconds=task.first_wait * 2 ** (attempts - 1))
     if DBTaskResult.objects.filter(pk=record.pk, status=TaskResultStatus.FAILED).update(
             status=TaskResultStatus.READY, run_after=run_after, finished_at=None):
         record.status, record.run_after, record.finished_at = TaskResultStatus.READY, run_after, None
@@ -451,7 +464,7 @@ def row(record: DBTaskResult) -> Row:
     except JobProgress.DoesNotExist:
         shown = None
     return Row(record=record, name=name, label=str(declared.label) if declared else name, state=str(state),
-               attempts=attempts, max_attempts=declared.attempts if declared else 1,
+               attempts=attempts, max_attempts=declared.tries if declared else 1,
                summary=record.return_value if isinstance(record.return_value, str) else "",
                last_error=lines[-1] if lines else "", progress=shown,
                batch_id=(record.args_kwargs.get("args") or [None])[0] if name == "run_upload" else None)

@@ -189,7 +189,7 @@ def test_the_scheduled_jobs_are_idempotent(city, client):
                                                  updated_at=timezone.now() - dt.timedelta(days=1))
     old = _record(counted.enqueue(1))
     DBTaskResult.objects.filter(pk=old.pk).update(status=TaskResultStatus.SUCCESSFUL,
-                                                  finished_at=timezone.now() - dt.timedelta(days=jobs.KEEP_DAYS + 1))
+                                                  finished_at=timezone.now() - dt.timedelta(days=jobs.keep_days() + 1))
     client.get("/api/v1/me", REMOTE_ADDR="192.0.2.77")  # refused: counted for its minute
     ratelimit.flush()
     for row in RateCount.objects.filter(name__contains="|192.0.2.77|"):
@@ -277,3 +277,27 @@ def test_the_jobs_page_shows_the_bureau_each_run_with_progress_and_refuses_other
     for username in ("county_bureau", "officer"):  # a district's bureau, an agency: the platform's records are not theirs
         client.logout()
         assert sign_in(username).get("/jobs/").status_code == 403
+
+
+@jobs.job(label="测试：按规则重试")
+def by_the_rules() -> str:
+    return "ok"
+
+
+def test_attempts_back_off_and_keep_days_are_rules(settings, tmp_path):
+    """Issue 13 item 9: how often a job is tried, its first back-off and how long records are kept are
+    rules jobs.attempts / jobs.backoff_seconds / jobs.keep_days (a job may still say its own)."""
+    import yaml
+
+    from foundation import rulebook
+
+    declared = by_the_rules
+    assert (declared.tries, declared.first_wait, jobs.keep_days()) == (3, 30.0, 30)
+    data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
+    data["rules"]["jobs.attempts"]["value"], data["rules"]["jobs.backoff_seconds"]["value"] = 5, 10
+    data["rules"]["jobs.keep_days"]["value"] = 7
+    path = tmp_path / "jobs.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings.GONGSHU_RULEBOOK = str(path)
+    assert (declared.tries, declared.first_wait, jobs.keep_days()) == (5, 10.0, 7)
+    assert (flaky.tries, flaky.first_wait) == (3, 30)  # a job that says its own keeps it
