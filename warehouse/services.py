@@ -538,7 +538,9 @@ def purge_usage_logs(actor: Actor) -> int:
 
     usage.catch_up()  # nothing read before the cut-off is left to copy afterwards
     years = int(rulebook.value("usage_log.retention"))
-    cutoff = timezone.now() - dt.timedelta(days=366 * years)
+    now = timezone.localtime()
+    day = workdays.add_months(now.date(), -12 * years)  # by the calendar: the same day that many years ago
+    cutoff = now.replace(year=day.year, month=day.month, day=day.day)
     with transaction.atomic():
         count, _ = UsageLog.objects.filter(at__lt=cutoff).delete()
         if count:

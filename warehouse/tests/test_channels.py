@@ -105,6 +105,26 @@ def test_usage_logs_are_kept_three_years(city, household):
     assert not UsageLog.objects.exists()
 
 
+def test_usage_log_retention_counts_calendar_years_A6(city, household):
+    """Issue 13 item 9: three years are counted by the calendar (SYS Art. 20), not as 3 x 366 days: a log a
+    day older than three years is removed, one a day younger is kept."""
+    from core.workdays import add_months
+
+    officer = city.actor("officer")
+    for _ in range(2):
+        query.run(officer, household, scope=query.scope_for(officer, household, purpose="核对"), limit=1)
+    usage.catch_up()
+    now = timezone.localtime()
+    three_years = add_months(now.date(), -36)
+    at = now.replace(year=three_years.year, month=three_years.month, day=three_years.day)
+    old, young = UsageLog.objects.order_by("pk")[:2]
+    UsageLog.objects.filter(pk=old.pk).update(at=at - dt.timedelta(days=1))
+    UsageLog.objects.filter(pk=young.pk).update(at=at + dt.timedelta(days=1))
+    UsageLog.objects.exclude(pk__in=[old.pk, young.pk]).delete()
+    assert purge_usage_logs(system_actor()) == 1
+    assert list(UsageLog.objects.values_list("pk", flat=True)) == [young.pk]
+
+
 def test_usage_logs_per_agency(client, city, household):
     bureau = city.actor("bureau")
     query.run(bureau, household, scope=query.scope_for(bureau, household, purpose="统计"), limit=1)
