@@ -287,7 +287,7 @@ class ExtractionIn(Schema):
     table: str
     mode: str = "full"
     watermark_column: str = ""
-    interval_minutes: int = 1440
+    interval_minutes: int | None = None  # None: rule extraction.interval_default
 
     @model_validator(mode="before")
     @classmethod

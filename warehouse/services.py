@@ -777,7 +777,7 @@ def remove_source_host(actor: Actor, entry):
 
 @service
 def register_extraction(actor: Actor, resource: Resource, *, source_database, table: str, mode: str = "full",
-                        watermark_column: str = "", interval_minutes: int = 1440):
+                        watermark_column: str = "", interval_minutes: int | None = None):
     """An agency names the approved source database and the table the platform extracts a resource from."""
     from foundation.errors import PermissionDenied
 
@@ -797,8 +797,12 @@ def register_extraction(actor: Actor, resource: Resource, *, source_database, ta
         extract.check_identifier(watermark_column, "watermark_column")
         if not resource.items.filter(is_key=True).exists():
             raise ValidationFailed("增量抽取须有主键数据项", field="mode")
-    if not 5 <= interval_minutes <= 7 * 1440:
-        raise ValidationFailed("抽取间隔须在 5 分钟到 7 天之间", field="interval_minutes")
+    if interval_minutes is None:
+        interval_minutes = int(rulebook.value("extraction.interval_default"))
+    shortest, longest = int(rulebook.value("extraction.interval_min")), int(rulebook.value("extraction.interval_max"))
+    if not shortest <= interval_minutes <= longest:
+        raise ValidationFailed(f"抽取间隔须在 {shortest} 到 {longest} 分钟之间（{rulebook.rule('extraction.interval_min').article}）",
+                               field="interval_minutes")
     source = ExtractionSource.objects.create(resource=resource, source_database=source_database, table=table, mode=mode,
                                              watermark_column=watermark_column, interval_minutes=interval_minutes)
     record(actor, "warehouse.register_extraction", source, after={

@@ -165,3 +165,25 @@ def test_only_the_data_officer_registers_and_names_are_unique(city, import_dir, 
     with pytest.raises(Conflict):
         sqlite_source("hr.sqlite3", approved=False)
     assert SourceDatabase.objects.count() == 1
+
+
+def test_extraction_intervals_are_rules_A1(city, insurance, import_dir, sqlite_source, settings, tmp_path):
+    """Issue 13 item 9: the default interval and its bounds are rules extraction.interval_default/min/max."""
+    import yaml
+
+    from foundation import rulebook
+
+    write_sqlite(import_dir / "hr.sqlite3", insurance, _rows(insurance, 1, 3), ["2026-11-01"] * 3)
+    database = sqlite_source("hr.sqlite3")
+    officer = city.actor("cdo_human_resources")
+    assert register_extraction(officer, insurance, source_database=database, table="cbxx").interval_minutes == 1440
+    with pytest.raises(ValidationFailed) as short:
+        register_extraction(officer, insurance, source_database=database, table="cbxx", interval_minutes=4)
+    assert short.value.field == "interval_minutes"
+    data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
+    data["rules"]["extraction.interval_min"]["value"], data["rules"]["extraction.interval_default"]["value"] = 1, 60
+    path = tmp_path / "intervals.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings.GONGSHU_RULEBOOK = str(path)
+    assert register_extraction(officer, insurance, source_database=database, table="cbxx", interval_minutes=4).interval_minutes == 4
+    assert register_extraction(officer, insurance, source_database=database, table="cbxx").interval_minutes == 60
