@@ -274,13 +274,19 @@ def _ensure_user(actor, username, display, org, role) -> User:
 
 
 def current_demo_otp(username: str) -> str | None:
+    import time
+
     from django_otp.oath import totp
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     device = TOTPDevice.objects.filter(user__username=username, name="demo").first()
     if device is None:
         return None
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
+    # a code is accepted once: when this step's code was used already (two sign-ins within one step), the
+    # next step's, which the device's tolerance accepts
+    now = int(time.time() - device.t0) // device.step
+    drift = min(max(0, device.last_t + 1 - now), device.tolerance)
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift):0{device.digits}d}"
 
 
 def demo_totp_secret(username: str) -> str:
