@@ -18,6 +18,7 @@ class SensitivityType:
     category: str
     grade: str
     mask: str
+    keep: tuple[int, int] = (1, 1)  # a partial mask keeps this many characters at the start and at the end
 
 
 _types: dict[int, tuple[object, dict]] = {}
@@ -29,7 +30,8 @@ def sensitivity_types() -> dict[str, SensitivityType]:
     hit = _types.get(id(book))
     if hit is None or hit[0] is not book:
         spec = book.grading.get("sensitivity") or {}
-        hit = _types[id(book)] = (book, {key: SensitivityType(key, v["label"], v["category"], v["grade"], v["mask"])
+        hit = _types[id(book)] = (book, {key: SensitivityType(key, v["label"], v["category"], v["grade"], v["mask"],
+                                                               tuple(v.get("keep", (1, 1))))
                                         for key, v in spec.items()})
     return hit[1]
 

@@ -19,12 +19,14 @@ from django.conf import settings
 
 from grading.scheme import sensitivity_types
 
-# sensitivity type -> (characters kept at the start, characters kept at the end)
-PARTIAL_KEEP = {
-    "citizen_id": (6, 4), "bank_card": (6, 4), "mobile": (3, 4), "plate": (2, 1), "uscc": (8, 2), "name": (1, 0),
-}
 _COUNTY = re.compile(r"^(.*?(区|县|旗))")
 _CITY = re.compile(r"^(.*?市)")
+
+
+def _keep(sensitivity: str) -> tuple[int, int]:
+    """Characters a partial mask keeps at the start and the end: the rulebook's, per sensitivity type."""
+    found = sensitivity_types().get(sensitivity)
+    return found.keep if found else (1, 1)
 
 
 def _q(column: str) -> str:
@@ -89,7 +91,7 @@ class Mask:
                     f"nullif(regexp_extract({text}, '{_CITY.pattern}', 1), ''), CASE WHEN {c} IS NULL THEN NULL ELSE '***' END)")
         if self.sensitivity == "email":
             return f"regexp_replace({text}, '^(.)[^@]*', '\\1***')"
-        head, tail = PARTIAL_KEEP.get(self.sensitivity, (1, 1))
+        head, tail = _keep(self.sensitivity)
         return (
             f"CASE WHEN {c} IS NULL THEN NULL WHEN length({text}) <= {head + tail} THEN repeat('*', length({text})) "
             f"ELSE left({text}, {head}) || repeat('*', length({text}) - {head + tail}) || "
@@ -112,7 +114,7 @@ class Mask:
             return found.group(1) if found else "***"
         if self.sensitivity == "email":
             return re.sub(r"^(.)[^@]*", r"\1***", text, count=1)
-        head, tail = PARTIAL_KEEP.get(self.sensitivity, (1, 1))
+        head, tail = _keep(self.sensitivity)
         if len(text) <= head + tail:
             return "*" * len(text)
         return text[:head] + "*" * (len(text) - head - tail) + (text[len(text) - tail:] if tail else "")

@@ -15,7 +15,7 @@ MASKS = [
     masking.Mask("generalise", "email"),
     masking.Mask("generalise", "", "date"),
     masking.Mask("partial", "email"),
-    *[masking.Mask("partial", kind) for kind in (*masking.PARTIAL_KEEP, "other")],
+    *[masking.Mask("partial", kind) for kind in ("citizen_id", "bank_card", "mobile", "plate", "uscc", "name", "other")],
 ]
 REAL = ["230502199001011234", "王小明", "欧阳", "黑龙江省双鸭山市尖山区幸福路12号", "双鸭山市集贤县福利镇",
         "哈尔滨市道里区", "某地某号", "zhang.san@example.cn", "a@b", "@x", "", "1", "黑A12345",
@@ -51,3 +51,19 @@ def test_masked_output_keeps_only_what_the_type_allows():
     assert masking.Mask("generalise", "address").apply("双鸭山市尖山区幸福路12号") == "双鸭山市尖山区"
     assert masking.Mask("generalise", "", "date").apply(dt.date(1990, 1, 2)) == "1990"
     assert masking.Mask("drop").drops
+
+
+def test_keep_lengths_are_the_rulebooks_G1(settings, tmp_path):
+    """Issue 13 item 9: what a partial mask keeps per sensitivity type is the rulebook's (``keep``)."""
+    import yaml
+
+    from foundation import rulebook
+
+    mobile = masking.Mask("partial", "mobile")
+    assert mobile.apply("13812345678") == "138****5678"
+    data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
+    data["grading"]["sensitivity"]["mobile"]["keep"] = [3, 0]
+    path = tmp_path / "keep.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings.GONGSHU_RULEBOOK = str(path)
+    assert mobile.apply("13812345678") == "138********"
