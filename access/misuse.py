@@ -106,14 +106,12 @@ def _night(entitlement, calls, t, now):
 RULES: tuple[tuple[Rule, bool], ...] = ((_after_end, True), (_refused, False), (_idle, False), (_volume, False), (_night, False))
 
 
-def finding(entitlement: Entitlement, prefix: str, now: dt.datetime | None = None) -> Finding | None:
+def finding(entitlement: Entitlement, thresholds: Thresholds, now: dt.datetime) -> Finding | None:
     """Why this entitlement needs rectifying now, if it does (the first rule that finds something). Its calls
     are the usage log (kept up to date from the chain by ``warehouse.usage.catch_up``), its refused calls
     the access path's count; an entitlement no longer in force is looked at for use after its end only."""
     from warehouse.models import UsageLog
 
-    now = now or timezone.now()
-    thresholds = Thresholds.of(prefix)
     calls = UsageLog.objects.filter(grant_ref=entitlement.ref)
     active = entitlement.status == Entitlement.Status.ACTIVE
     for rule, on_closed in RULES:
@@ -134,8 +132,9 @@ def review(now: dt.datetime | None = None) -> int:
     for kind in kinds():
         if not kind.misuse:
             continue
+        thresholds = Thresholds.of(kind.misuse)  # once per kind and review, not per entitlement
         for entitlement in kind.watched():
-            result = finding(entitlement, kind.misuse, now)
+            result = finding(entitlement, thresholds, now)
             if result:
                 kind.on_misuse(entitlement, result)
                 found += 1

@@ -52,6 +52,7 @@ class Grant(Entitlement):
     Kind = Entitlement.Origin  # request | backflow | onward: where a share grant came from
 
     objects = GrantManager()
+    LINK = "/share/grants/{ref}/"  # the holder's page of a grant (notices, the lifecycle's links)
 
     class Meta:
         proxy = True

@@ -22,7 +22,7 @@ def _live(resource):
 def tell_holders_of_regrade(sender, resource, changes, actor, **kwargs):
     columns = "、".join(c["column"] for c in changes)
     for grant in _live(resource).select_related("holder"):
-        notify(organisation=grant.holder, kind="share", link=f"/share/grants/{grant.ref}/",
+        notify(organisation=grant.holder, kind="share", link=Grant.LINK.format(ref=grant.ref),
                message=f"“{resource.name}”的数据项 {columns} 已重新分级，授权 {grant.ref} 的脱敏和导出规则随之调整")
 
 
@@ -44,9 +44,9 @@ def withhold_items_needing_approval(sender, resource, changes, actor, **kwargs):
         if not withheld or provider_approved(request.case if request else None):
             continue
         reason = f"数据项 {'、'.join(withheld)} 已调整为须经数据提供部门审批的分级"
-        ends = not [c for c in grant.items if c not in columns]
+        ends = set(grant.items) <= columns  # nothing left: the grant ends
         entitlements.narrow(actor, grant, withdrawn=withheld, reason=reason, action="sharing.withhold_items",
-                            detail={"rule": "G1 grant_with_approval"}, link="/share/grants/{ref}/",
+                            detail={"rule": "G1 grant_with_approval"}, link=Grant.LINK,
                             notice=f"授权 {grant.ref}：{reason}，已从授权中移出" + ("，授权已终止" if ends else "") + "；如仍需要，请重新申请")
 
 
@@ -59,6 +59,6 @@ def apply_share_type_change(sender, resource, before, after, actor, **kwargs):
     for grant in _live(resource).select_related("holder"):
         if after == Resource.ShareType.NOT_SHARED:
             entitlements.change(actor, grant, Grant.Status.TERMINATED, reason=f"目录调整为{label}（经审核）",
-                                action="sharing.terminate_grant", link="/share/grants/{ref}/", notice=f"{message}，授权已终止")
+                                action="sharing.terminate_grant", link=Grant.LINK, notice=f"{message}，授权已终止")
         else:
-            notify(organisation=grant.holder, kind="share", link=f"/share/grants/{grant.ref}/", message=message)
+            notify(organisation=grant.holder, kind="share", link=Grant.LINK.format(ref=grant.ref), message=message)

@@ -197,7 +197,7 @@ def grant_from_case(actor: Actor, case: Case) -> Grant:
     if reasons and not provider_approved(case):
         raise Conflict(f"须先经数据提供部门审批：{'、'.join(reasons)}（请转提供部门审批）", field="items",
                        code="provider_approval_required")
-    grant = entitlements.grant(actor, Grant, action="sharing.grant", notice=f"共享申请 {case.number} 已通过", link="/share/grants/{ref}/",
+    grant = entitlements.grant(actor, Grant, action="sharing.grant", notice=f"共享申请 {case.number} 已通过", link=Grant.LINK,
                                origin=Grant.Kind.REQUEST, resource=request.resource, holder=request.applicant, items=request.items,
                                row_filter=request.row_filter, method=request.method, purpose=request.scenario,
                                valid_from=workdays.today(), valid_until=request.valid_until)
@@ -246,7 +246,7 @@ def _on_misuse(grant: Grant, finding: misuse.Finding) -> None:
 
 SHARE_GRANTS = calls.register(calls.Kind(
     origins=tuple(Grant.Kind.values), model=Grant, permission="sharing.call", action="sharing.call",
-    export_items=exportable_items, may_revoke=may_revoke, revoke_action="sharing.revoke_grant", link="/share/grants/{ref}/",
+    export_items=exportable_items, may_revoke=may_revoke, revoke_action="sharing.revoke_grant", link=Grant.LINK,
     misuse="share", watched=_watched, on_misuse=_on_misuse))
 
 
@@ -320,7 +320,7 @@ def expire_grants(today: dt.date | None = None) -> int:
     from foundation.actor import system_actor
 
     return entitlements.expire_due(system_actor("system"), Grant, action="sharing.expire_grant",
-                                   today=today or workdays.today(), link="/share/grants/{ref}/")
+                                   today=today or workdays.today(), link=Grant.LINK)
 
 
 def review_grant_use(now: dt.datetime | None = None) -> dict[str, int]:
@@ -496,7 +496,7 @@ def backflow(actor: Actor, resource: Resource) -> Grant:
     codes = sorted(r.code for r in type(region).objects.filter(path__startswith=region.path))
     today = workdays.today()
     grant = entitlements.grant(
-        actor, Grant, action="sharing.backflow", notice="数据回流已开通", link="/share/grants/{ref}/", detail={"backflow": column},
+        actor, Grant, action="sharing.backflow", notice="数据回流已开通", link=Grant.LINK, detail={"backflow": column},
         origin=Grant.Kind.BACKFLOW, resource=resource, holder=actor.organisation, items=list(_shareable_items(resource)),
         row_filter={column: codes}, method=Method.API, purpose=f"数据回流（{spec.get('article', '')}）".replace("（）", ""),
         valid_from=today, valid_until=add_months(today, int(rulebook.value("backflow.grant_months"))),
@@ -579,7 +579,7 @@ def grant_onward(actor: Actor, case: Case) -> Grant:
     onward = OnwardProvision.objects.select_related("grant").get(pk=case.subject_id)
     source = onward.grant
     derived = entitlements.grant(actor, Grant, action="sharing.grant", notice=f"向第三方提供 {case.number} 已同意",
-                                 link="/share/grants/{ref}/", detail={"onward_from": source.ref, "consent_case": case.number},
+                                 link=Grant.LINK, detail={"onward_from": source.ref, "consent_case": case.number},
                                  origin=Grant.Kind.ONWARD, resource=source.resource, holder=onward.recipient, items=onward.items,
                                  row_filter=source.row_filter, method=source.method, purpose=onward.purpose,
                                  valid_from=workdays.today(), valid_until=source.valid_until)
