@@ -12,6 +12,7 @@ from foundation import permissions
 from foundation.actor import Actor
 from foundation.errors import Conflict, ValidationFailed, refuse_if
 from foundation import rulebook
+from foundation.rulebook import RulebookError
 from core.models import Organisation
 from core.selectors import bureau_for, city_of, service_centre_for
 from grading.models import Category, Grade
@@ -34,16 +35,17 @@ ITEM_FIELDS = (
     "sensitivity", "source_type", "source_agency",
 )
 
-# Fields a submitted entry must have (SYS Art. 12).
-MANDATORY_ON_SUBMIT = {
-    "name": "数据资源名称",
-    "summary": "数据资源摘要",
-    "data_format": "数据格式",
-    "industry_category": "行业分类",
-    "update_frequency": "更新频率",
-    "share_methods": "共享方式",
-    "category": "数据分类",
-}
+# Fields a submitted entry must have (SYS Art. 12): the rulebook's, each an entry field (labelled by its model field).
+SUBMIT_FIELDS_RULE = "catalog.submit_fields"
+
+
+def _check_submit_fields(rule: rulebook.Rule) -> None:
+    unknown = [name for name in rule.value if name not in EDITABLE_FIELDS]
+    if unknown:
+        raise RulebookError(f"规则 {rule.key} 含目录条目没有的字段 {', '.join(unknown)}", code="rulebook_invalid")
+
+
+rulebook.register_check(SUBMIT_FIELDS_RULE, _check_submit_fields)
 
 
 class _Lookups:
@@ -91,9 +93,9 @@ def _problems(fields: dict, items: list[dict], *, submitting: bool, lookups: _Lo
     if not (fields.get("name") or "").strip():
         add("name", "请填写数据资源名称")
     if submitting:
-        for field, label in MANDATORY_ON_SUBMIT.items():
+        for field in rulebook.names(SUBMIT_FIELDS_RULE):
             if field != "name" and not fields.get(field):
-                add(field, f"请填写{label}")
+                add(field, f"请填写{Resource._meta.get_field(field).verbose_name}")
         if not items:
             add("items", "至少需要一个数据项")
     share_type = fields.get("share_type")

@@ -1,8 +1,11 @@
-"""Password rules for MLPS level 3: length (Django's validator) plus a mix of character classes."""
+"""Password rules for MLPS level 3: length (Django's validator) plus a mix of character classes. How many is
+the rulebook's (account.password_min_length, account.password_min_classes; the settings pass them)."""
 
 import string
 
 from django.core.exceptions import ValidationError
+
+from . import rulebook
 
 
 class CharacterClassValidator:
@@ -13,8 +16,8 @@ class CharacterClassValidator:
         ("特殊字符", set(string.punctuation)),
     )
 
-    def __init__(self, min_classes: int = 3):
-        self.min_classes = min_classes
+    def __init__(self, min_classes: int | None = None):
+        self.min_classes = int(rulebook.value("account.password_min_classes")) if min_classes is None else min_classes
 
     def validate(self, password, user=None):
         present = sum(1 for _, chars in self.CLASSES if chars.intersection(password))

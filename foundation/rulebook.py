@@ -2,6 +2,10 @@
 
 Code asks ``rulebook.deadline("share.conditional.review")`` and never writes the number itself.
 The file is chosen by ``settings.GONGSHU_RULEBOOK``: a name under ``gongshu/rulebooks/`` or a path.
+
+``load(name)`` reads a rulebook without Django (the settings read the account rules of P3 with it, before
+Django is configured); ``current()`` is the configured one, checked also by the apps that read a rule
+(``register_check``: the catalog, that its required fields are fields of an entry).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import yaml
 from django.conf import settings
@@ -16,7 +21,8 @@ from django.conf import settings
 from .errors import GongshuError
 
 RULEBOOK_DIR = Path(__file__).resolve().parent.parent / "gongshu" / "rulebooks"
-UNITS = {"wd", "hours", "days", "months", "years", "minutes", "count", "ratio", "percent"}
+UNITS = {"wd", "hours", "days", "months", "years", "minutes", "count", "ratio", "percent", "roles", "fields"}
+NAME_UNITS = {"roles", "fields"}  # a list of names: P2 role names (checked here), or field names (checked by the app)
 CLOCKS = ("wd", "hours")  # the units a case deadline may be given in: working days, or wall-clock hours
 
 
@@ -28,7 +34,7 @@ class RulebookError(GongshuError):
 @dataclass(frozen=True)
 class Rule:
     key: str
-    value: int | float | str
+    value: int | float | str | tuple[str, ...]  # a tuple for the NAME_UNITS
     unit: str
     article: str
     text: str
@@ -92,6 +98,26 @@ class Rulebook:
             raise RulebookError(f"规则 {key} 的单位是 {rule.unit}，办理期限须以工作日或小时计", code="rule_unit")
         return TimeLimit(int(rule.value), rule.unit)
 
+    def names(self, key: str) -> tuple[str, ...]:
+        """A list of names (unit "roles" or "fields")."""
+        rule = self.rule(key)
+        if rule.unit not in NAME_UNITS:
+            raise RulebookError(f"规则 {key} 的单位是 {rule.unit}，不是名称列表", code="rule_unit")
+        return rule.value
+
+
+def _names(key: str, unit: str, value) -> tuple[str, ...]:
+    """A rule's list of names, refused at load unless every one is a string (and, for roles, a P2 role)."""
+    if not isinstance(value, list) or not all(isinstance(name, str) and name for name in value):
+        raise RulebookError(f"规则 {key} 的取值须为名称列表", code="rulebook_invalid")
+    if unit == "roles":
+        from .roles import Role  # here, not at the top: only a rulebook with a role list needs Django's models
+
+        unknown = [name for name in value if name not in Role.values]
+        if unknown:
+            raise RulebookError(f"规则 {key} 含未知角色 {', '.join(unknown)}", code="rulebook_invalid")
+    return tuple(value)
+
 
 def _load(path: Path) -> Rulebook:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -102,7 +128,8 @@ def _load(path: Path) -> Rulebook:
             raise RulebookError(f"规则 {key} 缺少 {', '.join(sorted(missing))}", code="rulebook_invalid")
         if spec["unit"] not in UNITS:
             raise RulebookError(f"规则 {key} 的单位 {spec['unit']} 无效", code="rulebook_invalid")
-        rules[key] = Rule(key, spec["value"], spec["unit"], spec["article"], spec.get("text", ""))
+        value = _names(key, spec["unit"], spec["value"]) if spec["unit"] in NAME_UNITS else spec["value"]
+        rules[key] = Rule(key, value, spec["unit"], spec["article"], spec.get("text", ""))
     src = data.get("sources") or {}
     sources = {
         key: SourceDesignation(key, spec["label"], spec.get("article", src.get("article", "")), tuple(spec["sectors"]))
@@ -124,8 +151,33 @@ def _cached(path: str) -> Rulebook:
     return _load(Path(path))
 
 
+def load(name: str) -> Rulebook:
+    """The rulebook ``name`` (a name under ``gongshu/rulebooks/`` or a path), read without Django: every rule
+    has its value, unit and article, and role names are P2 roles. The apps' own checks are current()'s."""
+    return _cached(str(_path(name)))
+
+
+_CHECKS: dict[str, Callable[[Rule], None]] = {}
+
+
+def register_check(key: str, check: Callable[[Rule], None]) -> None:
+    """An app that reads rule ``key`` checks its value (raising RulebookError): current() does not return a
+    rulebook whose rule fails it."""
+    _CHECKS[key] = check
+    _checked.cache_clear()
+
+
+@lru_cache(maxsize=4)
+def _checked(path: str) -> Rulebook:
+    book = _cached(path)
+    for key, check in _CHECKS.items():
+        if key in book.rules:
+            check(book.rules[key])
+    return book
+
+
 def current() -> Rulebook:
-    return _cached(str(_path(settings.GONGSHU_RULEBOOK)))
+    return _checked(str(_path(settings.GONGSHU_RULEBOOK)))
 
 
 def rule(key: str) -> Rule:
@@ -142,3 +194,7 @@ def deadline(key: str) -> int:
 
 def time_limit(key: str) -> TimeLimit:
     return current().time_limit(key)
+
+
+def names(key: str) -> tuple[str, ...]:
+    return current().names(key)

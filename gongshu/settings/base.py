@@ -3,7 +3,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import DATA_DIR, KEY_DIR, REPO_DIR, env, env_bool, env_int, secret_key
+from .env import DATA_DIR, KEY_DIR, REPO_DIR, RULEBOOK, env, env_bool, env_int, secret_key
 
 BASE_DIR = REPO_DIR
 GONGSHU_DATA_DIR = DATA_DIR
@@ -112,7 +112,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Gongshu's own settings.
-GONGSHU_RULEBOOK = env("GONGSHU_RULEBOOK", "shuangyashan")
+GONGSHU_RULEBOOK = RULEBOOK
 GONGSHU_AUDIT_ALGORITHM = env("GONGSHU_AUDIT_ALGORITHM", "sm3")  # SEC3: national algorithm by default
 # Signed audit checkpoints are kept and published outside the data directory (beside the keys by default,
 # or a witness directory others can poll); one inside the data directory is refused at every use.

@@ -23,6 +23,10 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+# The rulebook (foundation.rulebook): a name under gongshu/rulebooks/ or a path. Here, not in base.py, because
+# security.py reads its account rules first.
+RULEBOOK = env("GONGSHU_RULEBOOK", "shuangyashan")
+
 DATA_DIR = Path(env("GONGSHU_DATA_DIR", str(REPO_DIR / "var"))).resolve()
 if env("PYTEST_XDIST_WORKER"):  # a parallel test run: each worker (and its child processes) has its own
     DATA_DIR = DATA_DIR / env("PYTEST_XDIST_WORKER")

@@ -8,36 +8,59 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env, env_bool, env_int
+from foundation import rulebook
+
+from .env import RULEBOOK, env, env_bool, env_int
+
+
+def account_settings(book: rulebook.Rulebook) -> dict:
+    """The account settings of P3 from a rulebook's ``account.*`` rules (their articles: GB/T 22239-2019
+    8.1.4.1, SYS Art. 60): password rules, lockout, idle timeout, the roles that need two factors, token lifetime."""
+    return {
+        "AUTH_PASSWORD_VALIDATORS": [
+            {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+            {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+             "OPTIONS": {"min_length": int(book.value("account.password_min_length"))}},
+            {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+            {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+            {"NAME": "foundation.passwords.CharacterClassValidator",
+             "OPTIONS": {"min_classes": int(book.value("account.password_min_classes"))}},
+        ],
+        "AXES_FAILURE_LIMIT": int(book.value("account.login_failure_limit")),
+        "AXES_COOLOFF_TIME": timedelta(minutes=int(book.value("account.lockout_minutes"))),
+        "SESSION_COOKIE_AGE": int(book.value("account.idle_timeout_minutes")) * 60,
+        "GONGSHU_2FA_ROLES": list(book.names("account.two_factor_roles")),
+        "GONGSHU_TOKEN_DEFAULT_DAYS": int(book.value("account.token_default_days")),
+        "GONGSHU_TOKEN_MAX_DAYS": int(book.value("account.token_max_days")),
+    }
+
+
+# Read before Django is configured: rulebook.load, not rulebook.current.
+_account = account_settings(rulebook.load(RULEBOOK))
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-    {"NAME": "foundation.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
-]
+# Password rules: length and character classes (account.password_min_length, account.password_min_classes).
+AUTH_PASSWORD_VALIDATORS = _account["AUTH_PASSWORD_VALIDATORS"]
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Lockout after repeated failures, per user name and per address.
-AXES_FAILURE_LIMIT = env_int("GONGSHU_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("GONGSHU_LOGIN_COOLOFF_MINUTES", 30))
+# Lockout after repeated failures, per user name and per address (account.login_failure_limit, account.lockout_minutes).
+AXES_FAILURE_LIMIT = _account["AXES_FAILURE_LIMIT"]
+AXES_COOLOFF_TIME = _account["AXES_COOLOFF_TIME"]
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
 AXES_VERBOSE = False
 
-# Idle timeout: the session ends after this many idle seconds; every request renews it.
-SESSION_COOKIE_AGE = env_int("GONGSHU_SESSION_IDLE_SECONDS", 15 * 60)
+# Idle timeout: the session ends after this many idle seconds (account.idle_timeout_minutes); every request renews it.
+SESSION_COOKIE_AGE = _account["SESSION_COOKIE_AGE"]
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -49,12 +72,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 OTP_TOTP_ISSUER = "公数 Gongshu"
-# Roles whose users must pass a TOTP check before they act (P3: 2FA for administrators).
-GONGSHU_2FA_ROLES = ["bureau_admin", "service_centre_staff"]
+# Roles whose users must pass a TOTP check before they act (P3: 2FA for administrators; account.two_factor_roles).
+GONGSHU_2FA_ROLES = _account["GONGSHU_2FA_ROLES"]
 
-# API tokens: default and longest lifetime in days.
-GONGSHU_TOKEN_DEFAULT_DAYS = env_int("GONGSHU_TOKEN_DEFAULT_DAYS", 90)
-GONGSHU_TOKEN_MAX_DAYS = env_int("GONGSHU_TOKEN_MAX_DAYS", 365)
+# API tokens: default and longest lifetime in days (account.token_default_days, account.token_max_days).
+GONGSHU_TOKEN_DEFAULT_DAYS = _account["GONGSHU_TOKEN_DEFAULT_DAYS"]
+GONGSHU_TOKEN_MAX_DAYS = _account["GONGSHU_TOKEN_MAX_DAYS"]
 
 # One rate limiter (core.ratelimit), platform defaults (SYS sets no rates): calls per API token and minute,
 # and refused requests without a known sender (a missing or bad token, a bad peer signature) per client
