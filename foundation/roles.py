@@ -8,6 +8,13 @@ from django.utils.translation import gettext_lazy as _
 # holds no permission and passes a case's transition checks only where a transition names it, for the
 # bureau's organisation (unlike the ``system`` operator actor, which skips them).
 PLATFORM_MONITOR = "platform_monitor"
+# Not a person's role either: the platform's scheduled work (the worker's jobs). It holds exactly the
+# permissions its jobs need (each app's permissions.py says which) and passes transition checks only where a
+# transition names it — unlike ``system``, the operator at the console (gongshu/cli.py), which skips them.
+PLATFORM_SCHEDULER = "platform_scheduler"
+
+# The platform's named actors and the label that names them (as the audit trail's actor, a case step's)
+PLATFORM_ROLES = {PLATFORM_MONITOR: _("共享监测"), PLATFORM_SCHEDULER: _("平台定时任务")}
 
 
 class Role(models.TextChoices):

@@ -98,6 +98,20 @@ def progress(done: int, total: int, message: str = "") -> None:
 
 # --- the jobs --------------------------------------------------------------------------------------------
 # Each looks for its own work (a claim, a "not yet done" filter, a throttle), so running it twice is harmless.
+# A job that acts does so as the platform's named scheduler (P2, SEC1): it holds only the permissions its
+# jobs need and passes no transition check that does not name it; its audit events name it. The misuse
+# monitor's jobs act as the bureau's monitor (sharing.services.machine_monitor). Not as the scheduler: the
+# audit checkpoint, the platform's own signature (``audit.services.checkpoint`` requires the platform, as at
+# the console); the refusal counts, recorded as the refused callers nobody knew (core.auth); the copy of the
+# usage log and the pruning of job records, which record no act.
+
+
+def scheduler():
+    """The actor of the scheduled work (``platform_scheduler``, 平台定时任务)."""
+    from foundation.actor import platform_actor
+    from foundation.roles import PLATFORM_SCHEDULER
+
+    return platform_actor(PLATFORM_SCHEDULER)
 
 
 @job(label=_("文件上传：检查并发布"), priority=10)
@@ -134,42 +148,37 @@ def run_uploads() -> str:
 
 @job(label=_("定时库表抽取"))
 def run_extractions() -> str:
-    from foundation.actor import system_actor
     from warehouse.services import run_due_extractions
 
-    return f"{run_due_extractions(system_actor('system'))} extraction(s) run"  # each due once: last_run_at moves
+    return f"{run_due_extractions(scheduler())} extraction(s) run"  # each due once: last_run_at moves
 
 
 @job(label=_("基础库更新"))
 def refresh_bases() -> str:
-    from foundation.actor import system_actor
     from warehouse.bases import refresh
 
-    return f"{len(refresh(system_actor('system')))} base database(s) rebuilt from newer sources"  # only when newer
+    return f"{len(refresh(scheduler()))} base database(s) rebuilt from newer sources"  # only when newer
 
 
 @job(label=_("逾期案件上报"))
 def raise_overdue() -> str:
-    from foundation.actor import system_actor
     from workflow.services import raise_overdue_cases
 
-    return f"{len(raise_overdue_cases(system_actor('system')))} overdue case(s) raised"  # once per step
+    return f"{len(raise_overdue_cases(scheduler()))} overdue case(s) raised"  # once per step
 
 
 @job(label=_("数据更新超期提醒"))
 def flag_stale_data() -> str:
-    from foundation.actor import system_actor
     from warehouse.services import flag_stale_data
 
-    return f"{flag_stale_data(system_actor('system'))} stale resource(s) flagged"  # once each time it goes stale
+    return f"{flag_stale_data(scheduler())} stale resource(s) flagged"  # once each time it goes stale
 
 
 @job(label=_("使用日志到期清理"))
 def purge_usage_logs() -> str:
-    from foundation.actor import system_actor
     from warehouse.services import purge_usage_logs
 
-    return f"{purge_usage_logs(system_actor('system'))} usage log(s) past retention removed"
+    return f"{purge_usage_logs(scheduler())} usage log(s) past retention removed"
 
 
 @job(label=_("共享使用监测"))
@@ -184,7 +193,7 @@ def review_grant_use() -> str:
 def expire_grants() -> str:
     from sharing.services import expire_grants
 
-    return f"{expire_grants()} grant(s) past their end date expired"
+    return f"{expire_grants(scheduler())} grant(s) past their end date expired"
 
 
 @job(label=_("有条件共享定期评估"))
@@ -218,10 +227,9 @@ def checkpoint_audit() -> str:
 
 @job(label=_("中断批次退回"))
 def fail_stale_batches() -> str:
-    from foundation.actor import system_actor
     from warehouse.services import fail_stale_batches
 
-    return f"{len(fail_stale_batches(system_actor('worker')))} interrupted batch(es) refused"  # only if not moved
+    return f"{len(fail_stale_batches(scheduler()))} interrupted batch(es) refused"  # only if not moved
 
 
 @job(label=_("拒绝次数审计"), quiet=True)
@@ -233,10 +241,9 @@ def audit_refusals() -> str:
 
 @job(label=_("快照重新加密"))
 def encrypt_pending() -> str:
-    from foundation.actor import system_actor
     from warehouse.regrade import encrypt_pending
 
-    return f"{encrypt_pending(system_actor('system'))} snapshot(s) re-encrypted after a re-grade"  # clear ones only
+    return f"{encrypt_pending(scheduler())} snapshot(s) re-encrypted after a re-grade"  # clear ones only
 
 
 @job(label=_("作业记录清理"), quiet=True)

@@ -4,8 +4,8 @@ checks the party), not by a permission."""
 
 from __future__ import annotations
 
-from foundation.permissions import OWN, REGION, declare
-from foundation.roles import Role
+from foundation.permissions import ANY, OWN, REGION, declare
+from foundation.roles import PLATFORM_SCHEDULER, Role
 
 # an agency asks, for itself: share requests (S3), demands (S8), disputes (S6), backflow (A7), onward provision,
 # a request forwarded to the upper instance (S9)
@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, str] = {
     **{name: REGION for name in OVERSEEING},
     "sharing.revoke_grant": REGION,  # the bureau over the provider's region (its data officer needs none)
     "sharing.add_peer": REGION,  # another Gongshu instance in federation (S9)
+    "sharing.expire_grants": ANY,  # scheduled: every grant past its end date expires (S7)
 }
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
@@ -30,6 +31,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.SUPERVISOR: OVERSEEING,
     # not a person's role: a lower Gongshu instance in federation, acting for its organisation here (S9)
     "federation_peer": ASKING | CALLING,
+    PLATFORM_SCHEDULER: {"sharing.expire_grants"},  # not a person's role: the platform's scheduled work
 }
 
 declare(PERMISSIONS, ROLE_PERMISSIONS)

@@ -315,11 +315,10 @@ def _monitor(grant: Grant) -> Actor:
     return machine_monitor(grant.resource.provider)
 
 
-def expire_grants(today: dt.date | None = None) -> int:
+def expire_grants(actor: Actor, today: dt.date | None = None) -> int:
     """Scheduled: every grant past its end date is expired on the access path (audited, the holder told)."""
-    from foundation.actor import system_actor
-
-    return entitlements.expire_due(system_actor("system"), Grant, action="sharing.expire_grant",
+    permissions.require(actor, "sharing.expire_grants")
+    return entitlements.expire_due(actor, Grant, action="sharing.expire_grant",
                                    today=today or workdays.today(), link=Grant.LINK)
 
 
@@ -529,10 +528,10 @@ def reevaluate_conditional_entries(today: dt.date | None = None) -> int:
 def machine_monitor(provider: Organisation) -> Actor:
     """The bureau's monitor for the provider's region (the platform acting for the bureau): a named actor
     that passes transition checks like anyone, where a transition names it."""
-    from foundation.actor import machine_actor
+    from foundation.actor import platform_actor
     from foundation.roles import PLATFORM_MONITOR
 
-    return machine_actor(bureau_for(provider.region), "共享监测", frozenset({PLATFORM_MONITOR}), channel="system")
+    return platform_actor(PLATFORM_MONITOR, bureau_for(provider.region), channel="system")
 
 
 @service

@@ -8,8 +8,8 @@ import pyarrow as pa
 from django.db import transaction
 
 from catalog.models import Resource
-from foundation import rulebook
-from foundation.actor import Actor
+from foundation import permissions, rulebook
+from foundation.actor import Actor, acting_for
 from foundation.errors import Conflict, NotFound
 
 from . import engines
@@ -63,6 +63,7 @@ def refresh(actor: Actor) -> list[Batch]:
     """The scheduled rebuild: each base whose sources have published a snapshot since it was built (a
     delivery, a correction) is built again; a base that is up to date, or whose sources are not there yet,
     is left as it is. Returns the new batches."""
+    permissions.require(actor, "warehouse.refresh_bases")
     built = []
     for key, spec in rulebook.current().bases.items():
         if not isinstance(spec, dict):
@@ -78,7 +79,7 @@ def refresh(actor: Actor) -> list[Batch]:
         tried = (last_try is not None and last_try.status == Batch.Status.REFUSED
                  and last_try.created_at > max(snapshot.created_at for snapshot in current))
         if used != {snapshot.pk for snapshot in current} and not tried:  # a refused build waits for new source data
-            built.append(build(actor, key))
+            built.append(build(acting_for(actor, base.provider), key))  # the base's provider delivers it
     return built
 
 

@@ -3,8 +3,8 @@ that hold them (P2)."""
 
 from __future__ import annotations
 
-from foundation.permissions import OWN, REGION, declare
-from foundation.roles import Role
+from foundation.permissions import ANY, OWN, REGION, declare
+from foundation.roles import PLATFORM_SCHEDULER, Role
 
 # the provider delivers its own data: uploads, pushes and extraction runs, its front-end machines and extraction
 # schedules, problem data assigned inside it; the service centre provides the bases (SYS Art. 19)
@@ -26,6 +26,13 @@ PERMISSIONS: dict[str, str] = {
     "warehouse.view_usage": REGION,  # the usage log of a region (A6)
 }
 
+# the platform's scheduled work, each job's service (any provider's): extractions due (A1), the base databases
+# rebuilt from newer sources, data past its update frequency flagged (A2), usage logs past retention removed
+# (A6), batches left by a killed process refused, snapshots re-encrypted after a re-grade (G1, SEC3)
+SCHEDULED = {"warehouse.run_due_extractions", "warehouse.refresh_bases", "warehouse.flag_stale_data",
+             "warehouse.purge_usage_logs", "warehouse.fail_stale_batches", "warehouse.encrypt_pending"}
+PERMISSIONS |= {name: ANY for name in SCHEDULED}
+
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.BUREAU_ADMIN: KEEPING_SOURCES | OVERSEEING | {"warehouse.assign_problem_data", "warehouse.view_usage"},
     Role.SERVICE_CENTRE_STAFF: DELIVERING | OVERSEEING | {"warehouse.register_source_database",
@@ -35,6 +42,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.SUPERVISOR: OVERSEEING | {"warehouse.view_usage"},
     # not a person's role: a registered front-end machine of an agency (A1, 前置机)
     "front_end_machine": DELIVERING,
+    # not a person's role: the platform's scheduled work. It delivers a provider's data on its registered
+    # extraction schedule and the service centre's bases, acting for that organisation (``acting_for``), and
+    # reads every entry's freshness to flag stale data
+    PLATFORM_SCHEDULER: SCHEDULED | {"warehouse.ingest", "warehouse.view_freshness"},
 }
 
 declare(PERMISSIONS, ROLE_PERMISSIONS)

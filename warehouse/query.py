@@ -58,7 +58,7 @@ def scope_for(actor: Actor, resource: Resource, *, purpose: str) -> Scope:
     read it masked by grade. Everyone else needs a grant (sharing) or the sandbox (operation)."""
     if not purpose or not purpose.strip():
         raise ValidationFailed("请说明使用目的（应用场景）", field="purpose")
-    if actor.is_system or actor.organisation.pk == resource.provider_id:
+    if actor.is_system or (actor.organisation is not None and actor.organisation.pk == resource.provider_id):
         return Scope("owner", purpose.strip(), mask=False)
     if permissions.can(actor, "warehouse.query_oversight", organisation=resource.provider):
         return Scope("oversight", purpose.strip())

@@ -27,6 +27,7 @@ from django.dispatch import receiver
 from audit.services import record
 from catalog.models import Resource
 from catalog.signals import grades_changed
+from foundation import permissions
 from foundation.actor import Actor
 from foundation.errors import Conflict
 
@@ -69,6 +70,7 @@ def encrypt_snapshots(actor: Actor, resource: Resource) -> list[int]:
 def encrypt_pending(actor: Actor) -> int:
     """Scheduled catch-up: any resource whose grades ask for encryption but that still has a snapshot in
     clear (a re-encryption interrupted, a batch checked before the re-grade and published after)."""
+    permissions.require(actor, "warehouse.encrypt_pending")
     resources = Resource.objects.filter(items__published_grade__encrypt_at_rest=True,
                                         snapshots__encrypted=False).distinct()
     return sum(len(encrypt_snapshots(actor, resource)) for resource in resources)

@@ -27,7 +27,8 @@ from audit.services import record, service
 from catalog.models import Resource
 from foundation import permissions, rulebook
 from core import workdays
-from foundation.actor import Actor, system_actor
+from foundation.actor import Actor, acting_for, platform_actor
+from foundation.roles import PLATFORM_SCHEDULER
 from core.actor import act_as
 from foundation.errors import Conflict, GongshuError, NotFound, ValidationFailed
 
@@ -347,7 +348,7 @@ def run_queued_upload(pk: int, *, progress: Callable | None = None) -> bool:
         return False  # another worker took it
     batch = Batch.objects.select_related("resource", "submitted_by").get(pk=pk)
     directory = uploads_root() / batch.upload
-    actor = system_actor("worker")
+    actor = platform_actor(PLATFORM_SCHEDULER, batch.provider)  # refuses it if the uploader can no longer act
     try:
         actor = act_as(batch.submitted_by, batch.provider_id, channel="web")
         ingest_file(actor, batch.resource, directory / "upload", filename=batch.filename,
@@ -356,7 +357,7 @@ def run_queued_upload(pk: int, *, progress: Callable | None = None) -> bool:
         _refuse(actor, batch, exc.message)
     except Exception as exc:
         logger.exception("upload of batch %s failed", pk)
-        _refuse(system_actor("worker"), batch, f"处理失败：{type(exc).__name__}")
+        _refuse(platform_actor(PLATFORM_SCHEDULER, batch.provider), batch, f"处理失败：{type(exc).__name__}")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return True
@@ -483,6 +484,7 @@ def fail_stale_batches(actor: Actor, *, stale_after: dt.timedelta | None = None)
     audited) once they have not moved for GONGSHU_BATCH_STALE_MINUTES — each stage of a running ingest
     moves its batch. Never at a worker's start: another worker may be checking one of them right now.
     Returns the batches refused."""
+    permissions.require(actor, "warehouse.fail_stale_batches")
     stale_after = stale_after if stale_after is not None else dt.timedelta(minutes=settings.GONGSHU_BATCH_STALE_MINUTES)
     cutoff = timezone.now() - stale_after
     failed = []
@@ -511,6 +513,7 @@ def flag_stale_data(actor: Actor) -> int:
 
     from .selectors import freshness
 
+    permissions.require(actor, "warehouse.flag_stale_data")
     flagged = 0
     with transaction.atomic():
         for row in freshness(actor):
@@ -536,6 +539,7 @@ def purge_usage_logs(actor: Actor) -> int:
     """Usage logs are kept at least as long as the rulebook says (SYS Art. 20: three years), then removed."""
     from .models import UsageLog
 
+    permissions.require(actor, "warehouse.purge_usage_logs")
     usage.catch_up()  # nothing read before the cut-off is left to copy afterwards
     years = int(rulebook.value("usage_log.retention"))
     now = timezone.localtime()
@@ -876,12 +880,13 @@ def run_due_extractions(actor: Actor) -> int:
     and skipped until its next interval)."""
     from .models import ExtractionSource, SourceDatabase
 
+    permissions.require(actor, "warehouse.run_due_extractions")
     done = 0
     due = ExtractionSource.objects.filter(source_database__status=SourceDatabase.Status.APPROVED)
     for source in due.select_related("resource__provider", "source_database__organisation__region"):
         if source.last_run_at is None or source.last_run_at + dt.timedelta(minutes=source.interval_minutes) <= timezone.now():
             try:
-                run_extraction(actor, source)
+                run_extraction(acting_for(actor, source.resource.provider), source)  # the provider's schedule
             except GongshuError:
                 type(source).objects.filter(pk=source.pk).update(last_run_at=timezone.now())
                 continue

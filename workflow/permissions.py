@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
-from foundation.permissions import REGION, declare
-from foundation.roles import Role
+from foundation.permissions import ANY, REGION, declare
+from foundation.roles import PLATFORM_SCHEDULER, Role
 
 PERMISSIONS: dict[str, str] = {
     "workflow.view_cases": REGION,  # every case of a region, for those who oversee it
+    "workflow.raise_overdue_cases": ANY,  # scheduled: every case past its deadline is told to its bureau
 }
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.BUREAU_ADMIN: {"workflow.view_cases"},
     Role.SERVICE_CENTRE_STAFF: {"workflow.view_cases"},
     Role.SUPERVISOR: {"workflow.view_cases"},
+    PLATFORM_SCHEDULER: {"workflow.raise_overdue_cases"},  # not a person's role: the platform's scheduled work
 }
 
 declare(PERMISSIONS, ROLE_PERMISSIONS)

@@ -8,7 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from audit.services import record, service
-from foundation import rulebook
+from foundation import permissions, rulebook
 from core import workdays
 from foundation.actor import Actor
 from foundation.errors import Conflict, PermissionDenied, ValidationFailed
@@ -152,7 +152,7 @@ def check_transition(actor: Actor, case: Case, name: str) -> engine.Transition:
         return t
     if not actor.has_role(*t.roles):
         raise PermissionDenied(f"当前角色不能执行“{t.label}”", code="wrong_role")
-    if case.party(t.party) != actor.organisation.pk:
+    if actor.organisation is None or case.party(t.party) != actor.organisation.pk:
         raise PermissionDenied(f"只有本办件的办理方可以执行“{t.label}”", code="not_assigned")
     return t
 
@@ -184,6 +184,8 @@ def available_transitions(actor: Actor, case: Case) -> list[engine.Transition]:
 def raise_overdue_cases(actor: Actor) -> list[Case]:
     """Scheduled: tell the bureau about every case past its deadline (once per step)."""
     from core.selectors import bureau_for
+
+    permissions.require(actor, "workflow.raise_overdue_cases")
 
     from .selectors import overdue
 
