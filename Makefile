@@ -7,6 +7,10 @@ export GONGSHU_DATA_DIR ?= $(CURDIR)/var
 # The suite runs on this many processes (pytest-xdist), each with its own test database and data directory.
 TEST_WORKERS ?= 2
 
+# Python writes its bytecode caches (and pytest its rewritten test modules): a machine that sets
+# PYTHONDONTWRITEBYTECODE would compile every module again in each worker and each child process.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: demo test bench install clean
 
 $(STAMP): pyproject.toml

@@ -13,16 +13,23 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 
+# Modules that start a browser, a JVM or a second instance: in each group (rolled-back, committed) they run
+# first, whatever their size, so that a worker does not take one on when the other is nearly done.
+HEAVY_MARKERS = ("browser", "spark", "federation", "schemathesis")
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests on committed data (browser, crash) leave what they wrote: their modules run after every module
     of rolled-back tests (a parallel run hands out whole files in this order, `--dist loadfile
-    --no-loadscope-reorder`); the larger modules first, so that the two workers finish together."""
+    --no-loadscope-reorder`); the heavy modules and then the larger ones first, so that the two workers
+    finish together."""
     sizes = collections.Counter(item.path for item in items)
     committed = {item.path for item in items if item.get_closest_marker("committed")}
     mixed = sorted(str(item.path) for item in items if item.path in committed and not item.get_closest_marker("committed"))
     if mixed:
         raise pytest.UsageError(f"a module of committed tests holds rolled-back ones too: {mixed[0]}")
-    items.sort(key=lambda item: (item.get_closest_marker("committed") is not None, -sizes[item.path], str(item.path)))
+    heavy = {item.path for item in items if any(item.get_closest_marker(name) for name in HEAVY_MARKERS)}
+    items.sort(key=lambda item: (item.path in committed, item.path not in heavy, -sizes[item.path], str(item.path)))
 
 
 @pytest.fixture(scope="session")
