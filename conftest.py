@@ -16,6 +16,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 # Modules that start a browser, a JVM or a second instance: in each group (rolled-back, committed) they run
 # first, whatever their size, so that a worker does not take one on when the other is nearly done.
 HEAVY_MARKERS = ("browser", "spark", "federation", "schemathesis")
+# Tests that gain nothing from a second database run on SQLite only: a browser walk (the pages and their
+# queries are the same), a Spark run (it reads the Parquet snapshots, not the database), the schema fuzzing.
+SQLITE_ONLY_MARKERS = ("browser", "spark", "schemathesis")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -30,6 +33,13 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(f"a module of committed tests holds rolled-back ones too: {mixed[0]}")
     heavy = {item.path for item in items if any(item.get_closest_marker(name) for name in HEAVY_MARKERS)}
     items.sort(key=lambda item: (item.path in committed, item.path not in heavy, -sizes[item.path], str(item.path)))
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        for item in items:
+            marker = next((name for name in SQLITE_ONLY_MARKERS if item.get_closest_marker(name)), None)
+            if marker:
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: runs on SQLite only, a second database adds nothing to it"))
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,8 @@ def _fresh_counts():
 
 
 def _fresh_window(seconds: int, margin: float = 3.0) -> None:
-    """Wait until the current window of ``seconds`` has at least ``margin`` seconds left."""
+    """Wait until the current window of ``seconds`` has at least ``margin`` seconds left (a few seconds: a test
+    of a minute window does its requests within them, and waits rarely and briefly)."""
     left = seconds - time.time() % seconds
     if left < margin:
         time.sleep(left + 0.05)
@@ -43,7 +44,7 @@ def test_a_token_past_its_limit_is_answered_429_with_retry_after_and_other_token
     counted (not audited one by one), and another token is not affected."""
     _, busy = issue_token(city.actor("officer"), name="busy", scopes=["read"])
     _, other = issue_token(city.actor("officer"), name="other", scopes=["read"])
-    _fresh_window(60, margin=5)
+    _fresh_window(60, margin=4)
     events = Event.objects.count()
     with override_settings(GONGSHU_RATE_TOKEN_PER_MINUTE=5):
         for _ in range(5):
@@ -82,7 +83,7 @@ def test_a_flood_of_bad_tokens_is_one_audit_event_per_address_and_minute_with_it
     """SEC2 without flooding the chain: refusals of unknown senders are counted per client address and minute;
     past the address's limit they are answered 429; one event per address and minute carries the count by
     code; every refusal is in a count, and a count is reported once."""
-    _fresh_window(60, margin=10)
+    _fresh_window(60, margin=4)
     events = Event.objects.order_by("-seq").values_list("seq", flat=True).first()
     flood = "198.51.100.7"
     answers = []
@@ -120,7 +121,7 @@ def test_a_real_but_expired_token_is_named_in_its_minute_count_P3(client, city):
 
     token, plain = issue_token(city.actor("officer"), name="t", scopes=["read"])
     revoke_token(system_actor(), token=token)
-    _fresh_window(60, margin=5)
+    _fresh_window(60, margin=4)
     for _ in range(2):
         response = client.get("/api/v1/me", **_bearer(plain, "192.0.2.44"))
         assert response.status_code == 401 and response.json()["code"] == "token_revoked"
@@ -135,7 +136,7 @@ def test_the_minute_is_reported_by_the_worker_once_it_has_ended(client):
     by the worker's queued job."""
     from gongshu.jobs import audit_refusals as job
 
-    _fresh_window(60, margin=10)
+    _fresh_window(60, margin=4)
     client.get("/api/v1/me", REMOTE_ADDR="192.0.2.55")
     assert job() == "0 refusal count(s) audited"  # the minute is still running
     (row,) = RateCount.objects.filter(name__contains="|192.0.2.55|")
