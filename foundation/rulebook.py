@@ -168,8 +168,10 @@ def register_check(key: str, check: Callable[[Rule], None]) -> None:
 
 
 @lru_cache(maxsize=4)
-def _checked(path: str) -> Rulebook:
-    book = _cached(path)
+def _checked(name) -> Rulebook:
+    """Keyed by the setting's value as it is (a name or a path), not by its resolved path: current() is on the
+    hot path of every data call."""
+    book = _cached(str(_path(str(name))))
     for key, check in _CHECKS.items():
         if key in book.rules:
             check(book.rules[key])
@@ -177,7 +179,7 @@ def _checked(path: str) -> Rulebook:
 
 
 def current() -> Rulebook:
-    return _checked(str(_path(settings.GONGSHU_RULEBOOK)))
+    return _checked(settings.GONGSHU_RULEBOOK)
 
 
 def rule(key: str) -> Rule:
