@@ -14,4 +14,6 @@ declare({
     "core.set_calendar_day": "设置工作日历",
     "core.login": "登录",
     "core.logout": "退出登录",
+    "core.enrol_totp_device": "绑定动态验证码设备",
+    "core.confirm_totp_device": "确认动态验证码设备",
 })

@@ -213,3 +213,45 @@ def collect_notices():
         yield sent
     finally:
         _collecting.reset(token)
+
+
+# --- two-factor devices (P3) -----------------------------------------------------------------
+
+
+@service
+def enrol_totp_device(actor: Actor):
+    """The acting user's TOTP device being enrolled: the unconfirmed one, or a new one (audited; its secret
+    never goes into the audit trail). A user whose device is confirmed already enrols no second one."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from foundation.errors import Conflict
+
+    if actor.user is None:
+        raise NotAuthenticated("请先登录", code="not_authenticated")
+    if TOTPDevice.objects.filter(user=actor.user, confirmed=True).exists():
+        raise Conflict("已绑定动态验证码设备", code="totp_already_enrolled")
+    device = TOTPDevice.objects.filter(user=actor.user, confirmed=False).first()
+    if device is not None:
+        return device
+    device = TOTPDevice.objects.create(user=actor.user, name="default", confirmed=False)
+    record(actor, "core.enrol_totp_device", device, after={"name": device.name, "confirmed": False})
+    return device
+
+
+@service
+def confirm_totp_device(actor: Actor, *, device, code: str) -> bool:
+    """Confirm the acting user's enrolled device with a code from it: True once confirmed (audited); a wrong
+    or expired code confirms nothing and returns False. It is not a refusal raised: django-otp's throttle
+    counts the failure on the device, and a rollback would forget it (each failure delays the next try)."""
+    from foundation.errors import Conflict
+
+    if actor.user is None or device.user_id != actor.user.pk:
+        raise PermissionDenied("只能确认本人的动态验证码设备", code="forbidden")
+    if device.confirmed:
+        raise Conflict("该动态验证码设备已确认", code="totp_already_confirmed")
+    if not device.verify_token(code):
+        return False
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    record(actor, "core.confirm_totp_device", device, after={"name": device.name, "confirmed": True})
+    return True

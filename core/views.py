@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import selectors, services
 from .actor import act_as
+from foundation.actor import Actor
 from foundation.errors import ValidationFailed
 from .forms import LoginForm, OtpForm, TokenForm
 from .middleware import SESSION_ORG
@@ -37,19 +37,18 @@ def _safe_next(request, default="home"):
 @login_required
 def otp(request):
     """TOTP for administrators: enrol a device on first use, then verify a code each session."""
+    # a signed-in user with no organisation yet enrols as themselves (as signing in is audited)
+    actor = getattr(request, "actor", None) or Actor(user=request.user, organisation=None, channel="web",
+                                                     request_id=getattr(request, "request_id", ""))
     device = selectors.totp_device(request.user, confirmed=True)
     enrolling = device is None
     if enrolling:
-        device = selectors.totp_device(request.user, confirmed=False)
-        if device is None:
-            device = TOTPDevice(user=request.user, name="default", confirmed=False)
-            device.save()
+        device = services.enrol_totp_device(actor)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
-            if enrolling:
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+        code = form.cleaned_data["code"]
+        accepted = services.confirm_totp_device(actor, device=device, code=code) if enrolling else device.verify_token(code)
+        if accepted:
             otp_login(request, device)
             return HttpResponseRedirect(_safe_next(request))
         form.add_error("code", "验证码不正确或已过期")

@@ -378,14 +378,18 @@ def cases():
 @cases.command("overdue")
 @click.option("--raise", "raise_", is_flag=True, help="also raise them to the bureau (as the scheduler does)")
 def cases_overdue(raise_):
-    """List open cases past their deadline."""
+    """List open cases past their deadline: the day of a working-day deadline, the minute of an hour one."""
     _django()
+    from django.utils import timezone
+
     from workflow.selectors import overdue
     from workflow.services import raise_overdue_cases
 
     rows = list(overdue())
     for case in rows:
-        click.echo(f"{case.number}\t{case.due_on}\t{case.state}\t{case.assignee or '-'}\t{case.deadline_rule}\t{case.title}")
+        due = (f"{timezone.localtime(case.due_at, timezone.get_default_timezone()):%Y-%m-%d %H:%M}"
+               if case.due_at is not None else f"{case.due_on}")
+        click.echo(f"{case.number}\t{due}\t{case.state}\t{case.assignee or '-'}\t{case.deadline_rule}\t{case.title}")
     if not rows:
         click.echo("no overdue cases")
     if raise_:
