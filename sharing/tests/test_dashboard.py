@@ -1,0 +1,38 @@
+"""The sharing overview's charts agree with its tables (issue 14 item 10): the requests-by-state chart counts
+the requests the table below it lists, state by state."""
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Resource
+from sharing import selectors, services
+from workflow.services import transition
+
+pytestmark = pytest.mark.django_db
+
+
+def _request(city, username, scenario):
+    household = Resource.objects.get(name="户籍人口基本信息")
+    return services.request_share(city.actor(username), household, scenario=scenario, basis="条例", method="api",
+                                  items=["citizen_id"], valid_until=timezone.localdate() + dt.timedelta(days=30))
+
+
+def test_requests_by_state_count_every_request_of_the_table_S3(city, sign_in):
+    """Two granted and two pending requests more than the demo's: each state's bar is the number of rows of
+    that state in the requests table (it was 1 per state: the table's ordering split every group)."""
+    for username, scenario in (("cdo_civil_affairs", "婚姻登记核验"), ("cdo_health", "出生医学证明核验")):
+        transition(city.actor("officer"), _request(city, username, scenario).case, "agree")
+        _request(city, username, scenario + "（补充）")
+    bureau = city.actor("bureau")
+    listed = Counter(r.case.state_label for r in selectors.requests_for(bureau))
+    charted = {row["state"]: row["n"] for row in selectors.dashboard(bureau)["states"]}
+    assert charted == dict(listed)
+    assert max(charted.values()) >= 2
+
+    page = sign_in("bureau").get("/share/")
+    assert page.status_code == 200
+    shown = {row["state"]: row["n"] for row in page.context["board"]["states"]}
+    assert shown == dict(listed) and sum(shown.values()) == len(page.context["requests"])
