@@ -89,13 +89,15 @@ def revocations_of(grant: Grant):
 def grant_statistics(grant: Grant, *, days: int = 90) -> dict:
     calls = usage.logs().filter(grant_ref=grant.ref)
     since = timezone.now() - dt.timedelta(days=days)
-    per_day = calls.filter(at__gte=since).annotate(day=TruncDate("at")).values("day").annotate(n=Count("pk")).order_by("day")
+    per_day = [{"day": r["day"].isoformat(), "n": r["n"]}
+               for r in calls.filter(at__gte=since).annotate(day=TruncDate("at")).values("day").annotate(n=Count("pk")).order_by("day")]
     return {
         "calls": calls.count(),
         "rows": calls.aggregate(rows=Sum("row_count"))["rows"] or 0,
         "last_call": calls.aggregate(last=Max("at"))["last"],
         "refused": grant.refusals.count(),
-        "per_day": [{"day": r["day"].isoformat(), "n": r["n"]} for r in per_day],
+        "per_day": per_day,
+        "recent": {"days": days, "calls": sum(r["n"] for r in per_day)},  # what the chart of per_day adds up to
         "refusals": grant.refusals.all()[:20],
     }
 

@@ -36,3 +36,23 @@ def test_requests_by_state_count_every_request_of_the_table_S3(city, sign_in):
     assert page.status_code == 200
     shown = {row["state"]: row["n"] for row in page.context["board"]["states"]}
     assert shown == dict(listed) and sum(shown.values()) == len(page.context["requests"])
+
+
+def test_a_grant_page_says_what_its_chart_adds_up_to_S4(city, sign_in):
+    """The totals count every call; the chart the last days only: the page says which, and its sum."""
+    from sharing.models import Grant
+
+    request = _request(city, "cdo_civil_affairs", "婚姻登记核验")
+    transition(city.actor("officer"), request.case, "agree")
+    grant = Grant.objects.get(request=request)
+    person = selectors.grant_statistics(grant)  # no call yet
+    assert person["recent"]["calls"] == 0
+    from warehouse import query
+
+    key = query.arrow_of(query.snapshot_of(grant.resource)).column("citizen_id")[0].as_py()
+    for _ in range(3):
+        services.call(city.actor("cdo_civil_affairs", channel="api"), grant.ref, filters={"citizen_id": key}, purpose=grant.purpose)
+    stats = selectors.grant_statistics(grant)
+    assert stats["recent"]["calls"] == sum(r["n"] for r in stats["per_day"]) == stats["calls"] == 3
+    page = sign_in("cdo_civil_affairs").get(f"/share/grants/{grant.ref}/")
+    assert "近 90 天每日调用（共 3 次）" in page.content.decode()
