@@ -54,6 +54,20 @@ class Province:
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
+    def cli_each(self, *commands: tuple[str, ...]) -> list[str]:
+        """Several CLI commands in one child process, as one operator session (one start-up instead of one
+        per command); each command's output."""
+        script = ("import json, sys\nfrom click.testing import CliRunner\nfrom gongshu.cli import main\nouts = []\n"
+                  "for args in json.loads(sys.argv[1]):\n"
+                  "    done = CliRunner().invoke(main, args, catch_exceptions=False)\n"
+                  "    assert done.exit_code == 0, (args, done.output)\n"
+                  "    outs.append(done.output)\n"
+                  "print(json.dumps(outs))")
+        done = subprocess.run([sys.executable, "-c", script, json.dumps(commands)], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.splitlines()[-1])
+
     def start(self):
         self.server = subprocess.Popen([sys.executable, "-m", "gunicorn", "gongshu.wsgi:application", "--bind",
                                         f"127.0.0.1:{self.port}", "--workers", "1", "--log-level", "warning"],
@@ -82,14 +96,15 @@ class Province:
 def province(tmp_path_factory, live_server, django_db_setup, django_db_blocker):
     """One province for the module: set up once (a second migrate and demo load), on committed data."""
     instance = Province(tmp_path_factory.mktemp("federation"))
-    instance.cli("migrate")
-    instance.cli("demo", "load")
-    instance.cli("federation", "add-peer", "shuangyashan", live_server.url, federation.public_key(), "--level", "lower",
-                 "--organisation", "双鸭山市数据局")
+    *_, province_key = instance.cli_each(
+        ["migrate"], ["demo", "load"],
+        ["federation", "add-peer", "shuangyashan", live_server.url, federation.public_key(), "--level", "lower",
+         "--organisation", "双鸭山市数据局"],
+        ["federation", "key"])
     instance.start()
     with django_db_blocker.unblock():
-        federation.add_peer(system_actor("test"), name="heilongjiang", url=instance.url,
-                            public_key=instance.cli("federation", "key").strip(), level="upper")
+        federation.add_peer(system_actor("test"), name="heilongjiang", url=instance.url, public_key=province_key.strip(),
+                            level="upper")
     yield instance
     instance.stop()
 
