@@ -1,4 +1,5 @@
 import datetime as dt
+from typing import Literal
 
 from ninja import Router, Schema, Status
 from pydantic import Field
@@ -114,6 +115,8 @@ class RuleOut(Schema):
     unit: str
     article: str
     text: str
+    origin: Literal["regulation", "platform_default"]  # CFG1: set by the regulation's text, or a platform default
+    origin_label: str  # 法规规定 / 平台默认
 
 
 @router.get("/rules", response=list[RuleOut])

@@ -1,3 +1,6 @@
+from foundation import rulebook
+from foundation.roles import Role
+
 from .models import Membership, Notification
 
 
@@ -10,4 +13,6 @@ def acting(request):
     )
     organisations = {m.organisation_id: m.organisation for m in memberships}
     unread = Notification.objects.filter(organisation=actor.organisation, read_at=None).count()
-    return {"actor": actor, "acting_organisations": list(organisations.values()), "unread_notifications": unread}
+    validity = rulebook.validity() if Role.BUREAU_ADMIN in actor.roles else None  # CFG1: warn the bureau's admins
+    return {"actor": actor, "acting_organisations": list(organisations.values()), "unread_notifications": unread,
+            "rulebook_validity": validity if validity and validity.warning else None}

@@ -168,14 +168,20 @@ def demo_otp(username):
 
 @main.command()
 def rules():
-    """List the rulebook: key, value, citation."""
+    """List the rulebook: its regulation's issuer, dates and validity today (CFG1), then each rule's key,
+    value, citation and origin (法规规定 / 平台默认)."""
     _django()
     from foundation import rulebook
 
     book = rulebook.current()
     click.echo(f"# {book.title} ({book.name})")
+    dates = "  ".join(f"{label} {day}" for label, day in (("印发", book.issued), ("施行", book.effective), ("有效期至", book.expires)) if day)
+    if book.issuer or dates:
+        click.echo(f"# {book.issuer}  {dates}".rstrip())
+    state = rulebook.validity()
+    click.echo(f"# {'警告：' if state.warning else ''}{state.message}")
     for rule in book.rules.values():
-        click.echo(f"{rule.key}\t{rule.value} {rule.unit}\t{rule.article}")
+        click.echo(f"{rule.key}\t{rule.value} {rule.unit}\t{rule.article}\t{rule.origin_label}")
     for source in book.sources.values():
         click.echo(f"sources.{source.key}\t{','.join(source.sectors)}\t{source.article}")
 

@@ -36,7 +36,7 @@ def test_unknown_rule_and_wrong_unit_are_refused():
 def test_another_city_points_at_its_own_rulebook(settings, tmp_path):
     path = tmp_path / "othercity.yaml"
     path.write_text(
-        "name: othercity\nrules:\n  share.conditional.review: {value: 3, unit: wd, article: 'X Art. 9'}\n",
+        "name: othercity\nrules:\n  share.conditional.review: {value: 3, unit: wd, article: 'X Art. 9', origin: regulation}\n",
         encoding="utf-8",
     )
     settings.GONGSHU_RULEBOOK = str(path)

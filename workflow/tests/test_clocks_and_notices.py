@@ -30,7 +30,8 @@ BUREAU = frozenset({Role.BUREAU_ADMIN})
 def hour_rules(settings, tmp_path):
     """The city's rulebook plus a 2-hour rule (a stand-in for the security chapter's report deadlines)."""
     data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
-    data["rules"]["drill.report"] = {"value": 2, "unit": "hours", "article": "演练规则第1条", "text": "2小时内报告"}
+    data["rules"]["drill.report"] = {"value": 2, "unit": "hours", "article": "演练规则第1条", "text": "2小时内报告",
+                                   "origin": "platform_default"}
     path = tmp_path / "drill.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     settings.GONGSHU_RULEBOOK = str(path)
