@@ -1,6 +1,7 @@
 from django import forms
 
 from foundation import rulebook
+from foundation.viewkit import date_input
 from grading.models import Category, Grade
 from grading.scheme import sensitivity_types
 
@@ -25,8 +26,8 @@ class ResourceForm(forms.ModelForm):
         model = Resource
         fields = _FIELD_ORDER
         widgets = {
-            "temporal_start": forms.DateInput(attrs={"type": "date"}),
-            "temporal_end": forms.DateInput(attrs={"type": "date"}),
+            "temporal_start": date_input(),
+            "temporal_end": date_input(),
             "summary": forms.Textarea(attrs={"rows": 3}),
             "share_conditions": forms.Textarea(attrs={"rows": 2}),
             "open_conditions": forms.Textarea(attrs={"rows": 2}),

@@ -22,6 +22,15 @@ def submit(request, form, action):
     return None
 
 
+def date_input(**attrs):
+    """A form's date picker: ``<input type="date">`` takes only an ISO date as its value, whatever the
+    language's own date format (zh-Hans renders ``2010/01/01``, which the browser drops: the field came back
+    empty on every edit)."""
+    from django import forms
+
+    return forms.DateInput(attrs={"type": "date", **attrs}, format="%Y-%m-%d")
+
+
 def actor_of(request) -> Actor:
     actor = getattr(request, "actor", None)
     if actor is None:

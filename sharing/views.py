@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from catalog import selectors as catalog_selectors
 from foundation import permissions
 from foundation.errors import GongshuError
-from foundation.viewkit import actor_of, submit
+from foundation.viewkit import actor_of, date_input, submit
 
 from . import selectors, services
 from .models import Method
@@ -20,7 +20,7 @@ class RequestForm(forms.Form):
     basis = forms.CharField(label="履职依据", widget=forms.Textarea(attrs={"rows": 2}))
     method = forms.ChoiceField(label="共享方式")
     items = forms.MultipleChoiceField(label="申请数据项", widget=forms.CheckboxSelectMultiple)
-    valid_until = forms.DateField(label="使用期限至", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    valid_until = forms.DateField(label="使用期限至", widget=date_input())
 
     def __init__(self, resource, *args, **kwargs):
         super().__init__(*args, **kwargs)
