@@ -55,6 +55,18 @@ def _isolated_files(settings, tmp_path):
     settings.GONGSHU_CHECKPOINT_DIR = tmp_path / "checkpoints"
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the platform's language: a request in English leaves English active in the thread
+    (the locale middleware does not switch back), and a later test's messages would be English."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def sign_in(client, city):
     """``sign_in("bureau")``: the test client signed in as that demo user, past the TOTP step for admins."""
@@ -135,3 +147,12 @@ def city(request):
             return act_as(user, organisation.pk if organisation else None, channel=channel)
 
     return City
+
+
+@pytest.fixture
+def small_city(db):
+    """A small city built by gongshu.factories in the test's transaction (rolled back with it): for unit
+    tests that need a few bodies, users and one published entry, not the demo's content."""
+    from gongshu.factories import small_city
+
+    return small_city()
