@@ -76,17 +76,29 @@ def grant_detail(request, ref: str):
 class CorrectionForm(forms.Form):
     resource = forms.ModelChoiceField(label="数据资源", queryset=None)
     key = forms.CharField(label="记录（公民身份号码或统一社会信用代码）", max_length=18)
-    column = forms.CharField(label="有误的数据项（字段名）", max_length=100)
+    column = forms.ChoiceField(label="有误的数据项")
     claimed_value = forms.CharField(label="正确内容", max_length=500)
     reason = forms.CharField(label="理由或依据", widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, actor, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # entries keyed by a person's or an organisation's identifier: the ones a person can dispute
-        self.fields["resource"].queryset = selectors.correctable_resources()
+        resources = selectors.correctable_resources().prefetch_related("items")
+        self.fields["resource"].queryset = resources
+        # each entry's data items by their label, grouped under the entry (the record's key is not one of them)
+        self.items = {r.pk: {i.column: i.name for i in r.items.all() if not i.is_key} for r in resources}
+        self.fields["column"].choices = [("", "请选择")] + [
+            (r.name, list(self.items[r.pk].items())) for r in resources if self.items[r.pk]]
         own = actor.user.citizen_id if actor.organisation.kind == "public" else actor.organisation.uscc
         if own:
             self.fields["key"].initial = own
+
+    def clean(self):
+        data = super().clean()
+        resource, column = data.get("resource"), data.get("column")
+        if resource and column and column not in self.items.get(resource.pk, {}):
+            self.add_error("column", f"“{resource.name}”没有这个数据项，请在它的数据项中选择")
+        return data
 
 
 @login_required

@@ -87,6 +87,29 @@ def test_a_citizen_raises_a_correction_on_the_web_with_its_own_id_filled_in_S5(c
     assert Correction.objects.latest("pk").source == "person"
 
 
+def test_a_correction_picks_the_data_item_by_its_label_under_its_entry_S5(client, city, sign_in):
+    """The item is chosen from the entry's data items by their labels (not typed as a column name); an item
+    of another entry is refused on the field, and nothing is raised."""
+    import re
+
+    from sharing.models import Correction
+
+    household = Resource.objects.get(name="户籍人口基本信息")
+    sign_in("public")
+    page = client.get("/share/corrections/").content.decode()
+    group = re.search(r'<optgroup label="户籍人口基本信息">(.*?)</optgroup>', page, re.S)
+    assert group and '<option value="address">户籍地址</option>' in group.group(1)
+    assert '<option value="citizen_id">' not in group.group(1)  # the record's key is not an item to correct
+    other = next(r for r in Resource.objects.filter(items__is_key=True, items__sensitivity__in=("citizen_id", "uscc"))
+                 .exclude(pk=household.pk).distinct() if r.items.exclude(column__in=household.items.values("column")).exists())
+    foreign = other.items.exclude(column__in=household.items.values("column")).exclude(is_key=True).first()
+    citizen = city.user("public").citizen_id
+    before = Correction.objects.count()
+    refused = client.post("/share/corrections/", {"resource": household.pk, "key": citizen, "column": foreign.column,
+                                                  "claimed_value": "x", "reason": "y"}).content.decode()
+    assert Correction.objects.count() == before and 'id="form-errors"' in refused and "有误的数据项" in refused
+
+
 def test_demands_disputes_and_backflow_start_from_the_web_S6_S8_A7(client, city, sign_in):
     from sharing.models import Demand, Dispute
 
