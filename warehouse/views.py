@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -44,6 +44,25 @@ def resource_data(request, resource_id: int):
         "snapshots": resource.snapshots.order_by("-version"),
         "can_upload": permissions.can(actor, "warehouse.ingest", organisation=resource.provider),
     })
+
+
+@login_required
+def upload_template(request, resource_id: int, fmt: str):
+    """A file to fill in for an upload: one header row of the entry's data item names, in order (the upload
+    takes names or columns), as CSV that opens in Excel or as a workbook."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    actor = actor_of(request)
+    resource = catalog_selectors.access_resource(actor, resource_id)
+    selectors.access_data(actor, resource)
+    header = [[item.name for item in resource.items.all()]]  # in the entry's order
+    if fmt == "csv":
+        response = HttpResponse(textfiles.csv_bytes(header), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(textfiles.xlsx_bytes(header, sheet="数据"),
+                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f"attachment; filename=template-{resource.code or resource.pk}.{fmt}"
+    return response
 
 
 @login_required

@@ -256,3 +256,33 @@ def test_an_id_delivered_twice_with_x_and_x_is_one_key_A3(tmp_path, city, househ
     issue = QualityIssue.objects.get(batch=batch)
     assert (issue.row, issue.rule) == (3, "unique")
     assert query.arrow_of(batch.snapshot).column("citizen_id").to_pylist().count(rows[0][0]) == 1
+
+
+def test_the_upload_template_has_the_entry_headers_and_a_filled_copy_is_published_A1(tmp_path, city, household, sign_in):
+    """The upload page offers a template: one header row of the entry's data item names, as CSV (opens in
+    Excel) and as a workbook; filled in, it is accepted as it is."""
+    import io
+
+    from openpyxl import load_workbook
+
+    client = sign_in("officer")
+    page = client.get(f"/data/{household.pk}/").content.decode()
+    assert f'href="/data/{household.pk}/template.xlsx"' in page and f'href="/data/{household.pk}/template.csv"' in page
+    names = [item.name for item in household.items.all()]
+    response = client.get(f"/data/{household.pk}/template.csv")
+    assert response.status_code == 200 and response["Content-Disposition"].endswith(".csv")
+    header = next(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert header == names
+    sheet = load_workbook(io.BytesIO(client.get(f"/data/{household.pk}/template.xlsx").content)).active
+    assert [cell.value for cell in next(sheet.iter_rows())] == names
+    assert client.get(f"/data/{household.pk}/template.pdf").status_code == 404
+
+    given = dict(zip(HEADER, zip(*_rows(5))))
+    filled = [[given.get(name, [""] * 5)[i] for name in header] for i in range(5)]
+    path = tmp_path / "filled.csv"
+    path.write_bytes(response.content + "".join(",".join(row) + "\r\n" for row in filled).encode("utf-8"))
+    assert ingest_file(city.actor("officer"), household, path).status == "published"
+
+
+def test_the_template_follows_the_reader_s_rights_A1(city, household, sign_in):
+    assert sign_in("cdo_health").get(f"/data/{household.pk}/template.csv").status_code in (403, 404)
