@@ -59,7 +59,23 @@ def overview(request):
 def grant_detail(request, ref: str):
     actor = actor_of(request)
     grant = selectors.access_grant(actor, ref)
-    if request.method == "POST":
+    holder = actor.organisation.pk == grant.holder_id
+    items = list(grant.resource.items.all())
+    labels = {item.column: item.name for item in items}
+    keys = [item for item in items if item.is_key and item.column in grant.items]
+    answer = None
+    if request.method == "POST" and request.POST.get("action") == "lookup":
+        # S4: the holder's own lookup from the page, on the same access path as the API (checked, masked, receipted)
+        column = request.POST.get("column", "")
+        if column not in {item.column for item in keys}:
+            messages.error(request, _("请选择查询的主键"))
+        else:
+            try:
+                answer = services.call(actor, ref, filters={column: request.POST.get("value", "").strip()},
+                                       purpose=request.POST.get("purpose", ""), operation="lookup")
+            except GongshuError as exc:
+                messages.error(request, exc.message)
+    elif request.method == "POST":
         try:
             revocation = services.revoke_grant(actor, grant, reason=request.POST.get("reason", ""))
             messages.success(request, _("撤销申请已提交主管部门审核（%(case)s），审核前授权继续有效") % {"case": revocation.case.number})
@@ -67,8 +83,10 @@ def grant_detail(request, ref: str):
             messages.error(request, exc.message)
         return redirect("sharing:grant", ref=ref)
     return render(request, "sharing/grant.html", {
-        "grant": grant, "stats": selectors.grant_statistics(grant),
-        "can_revoke": grant.status in ("active", "suspended") and actor.organisation.pk != grant.holder_id,
+        "grant": grant, "stats": selectors.grant_statistics(grant), "answer": answer,
+        "answer_header": [labels.get(c, c) for c in answer.columns] if answer else [],
+        "can_look_up": holder and grant.status == "active" and grant.method == "api" and bool(keys), "keys": keys,
+        "can_revoke": grant.status in ("active", "suspended") and not holder,
         "revocations": selectors.revocations_of(grant),
     })
 

@@ -56,3 +56,29 @@ def test_a_grant_page_says_what_its_chart_adds_up_to_S4(city, sign_in):
     assert stats["recent"]["calls"] == sum(r["n"] for r in stats["per_day"]) == stats["calls"] == 3
     page = sign_in("cdo_civil_affairs").get(f"/share/grants/{grant.ref}/")
     assert "近 90 天每日调用（共 3 次）" in page.content.decode()
+
+
+def test_the_holder_looks_up_a_record_from_the_grant_page_with_a_receipt_S4(city, sign_in):
+    """The grant page has a lookup form for its holder: on the access path (items, masking, receipt), the
+    item names as headers; others see no form, and a lookup without the grant's purpose is refused."""
+    from audit.models import Event
+    from sharing.models import Grant
+    from warehouse import query
+
+    request = _request(city, "cdo_civil_affairs", "婚姻登记核验")
+    transition(city.actor("officer"), request.case, "agree")
+    grant = Grant.objects.get(request=request)
+    key = query.arrow_of(query.snapshot_of(grant.resource)).column("citizen_id")[0].as_py()
+    client = sign_in("cdo_civil_affairs")
+    assert 'id="lookup"' in client.get(f"/share/grants/{grant.ref}/").content.decode()
+    page = client.post(f"/share/grants/{grant.ref}/", {"action": "lookup", "column": "citizen_id", "value": key,
+                                                       "purpose": grant.purpose}).content.decode()
+    assert 'id="lookup-answer"' in page and "<th>公民身份号码</th>" in page
+    receipt = Event.objects.filter(action="warehouse.query").latest("seq")
+    assert f"#{receipt.seq} {receipt.hash}" in page
+    shown = page[page.index('id="lookup-answer"'):]
+    assert key not in shown[:shown.index("</div>")]  # masked by grade, as through the API
+    refused = client.post(f"/share/grants/{grant.ref}/", {"action": "lookup", "column": "citizen_id", "value": key,
+                                                          "purpose": "别的用途"}).content.decode()
+    assert 'id="lookup-answer"' not in refused and "flash error" in refused
+    assert 'id="lookup"' not in sign_in("officer").get(f"/share/grants/{grant.ref}/").content.decode()  # the provider
