@@ -1,7 +1,7 @@
-"""Shared test set-up: the demo city is loaded once per run (per worker of a parallel run) into the test
-database (SQLite or PostgreSQL); each unit test runs in a transaction that is rolled back; end-to-end tests
-on committed data (a live server, a child process, a browser) run last, on what earlier ones left, and
-nothing reloads the city."""
+"""Shared test set-up: the demo city, and beside it the small city unit tests use (gongshu.factories), are
+loaded once per run (per worker of a parallel run) into the test database (SQLite or PostgreSQL); each unit
+test runs in a transaction that is rolled back; end-to-end tests on committed data (a live server, a child
+process, a browser) run last, on what earlier ones left, and nothing reloads a city."""
 
 from __future__ import annotations
 
@@ -46,8 +46,11 @@ def pytest_collection_modifyitems(config, items):
 def django_db_setup(django_db_setup, django_db_blocker):
     from gongshu.demo import load
 
+    from gongshu.factories import small_city
+
     with django_db_blocker.unblock():
         load(echo=lambda *_: None)
+        small_city(rows=5).household  # beside it, the unit tests' small city (the small_city fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -151,8 +154,9 @@ def city(request):
 
 @pytest.fixture
 def small_city(db):
-    """A small city built by gongshu.factories in the test's transaction (rolled back with it): for unit
-    tests that need a few bodies, users and one published entry, not the demo's content."""
-    from gongshu.factories import small_city
+    """The small city of gongshu.factories (built once per worker beside the demo city, with its entry and
+    5 rows), its handles fresh for each test (which is rolled back): for unit tests that need a few bodies,
+    users and one published entry, not the demo's content."""
+    from gongshu.factories import built_small_city
 
-    return small_city()
+    return built_small_city()

@@ -132,10 +132,13 @@ def catalog_list(actor: Actor | None, *, q: str = "", limit: int = 100, **filter
 
 
 def important_data(actor: Actor, *, region: str = "", provider: int | None = None) -> QuerySet:
-    """G3: the important-data catalog — items graded important or core, per region and department."""
+    """G3: the important-data catalog — items graded important or core, per region and department: the
+    acting organisation's region and the regions below it (another city's important data is not its list)."""
     qs = DataItem.objects.filter(
         resource__in=restrict(actor).values("pk"), published_grade__code__in=important_grade_codes()
     ).select_related("resource__provider__region", "published_grade", "category")
+    if actor.organisation is not None and not actor.is_system:
+        qs = qs.filter(resource__provider__region__path__startswith=actor.organisation.region.path)
     if region:
         qs = qs.filter(resource__provider__region__path__contains=f"/{region}/")
     if provider:

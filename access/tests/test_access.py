@@ -12,7 +12,6 @@ from access import calls
 from access import services as entitlements
 from access.models import Entitlement, Meter
 from audit.models import Event
-from catalog.models import Resource
 from core.models import Notification
 from foundation.errors import Conflict, TooManyRequests, ValidationFailed
 from sharing import services as sharing
@@ -25,16 +24,17 @@ SCENARIO = "婚姻登记当事人户籍核验"
 
 
 @pytest.fixture
-def household():
-    return Resource.objects.get(name="户籍人口基本信息")
+def household(small_city):
+    """The small city's household entry (gongshu.factories), a stand-in for the demo's 户籍人口基本信息."""
+    return small_city.household
 
 
 @pytest.fixture
-def grant(city, household):
-    request = sharing.request_share(city.actor("cdo_civil_affairs"), household, scenario=SCENARIO, basis="《婚姻登记条例》第五条",
+def grant(small_city, household):
+    request = sharing.request_share(small_city.actor("cdo_civil"), household, scenario=SCENARIO, basis="《婚姻登记条例》第五条",
                                     method="api", items=["citizen_id", "name"],
                                     valid_until=timezone.localdate() + dt.timedelta(days=30))
-    transition(city.actor("officer"), request.case, "agree")
+    transition(small_city.actor("officer"), request.case, "agree")
     return Grant.objects.get(request=request)
 
 
@@ -42,16 +42,16 @@ def _person(resource):
     return query.arrow_of(query.snapshot_of(resource)).slice(0, 1).to_pylist()[0]
 
 
-def test_a_share_grant_is_an_entitlement_named_by_its_request_S4(grant, household):
+def test_a_share_grant_is_an_entitlement_named_by_its_request_S4(small_city, grant, household):
     entitlement = Entitlement.objects.get(ref=grant.ref)
-    assert (entitlement.origin, entitlement.holder.name, entitlement.resource_id) == ("request", "双鸭山市民政局", household.pk)
+    assert (entitlement.origin, entitlement.holder.name, entitlement.resource_id) == ("request", small_city.civil.name, household.pk)
     assert ShareRequest.objects.get(grant=entitlement).scenario == SCENARIO
     assert (entitlement.quota_calls, entitlement.quota_rows, entitlement.quota_bytes) == (0, 0, 0)  # the rulebook's default
 
 
-def test_a_call_is_metered_per_day_in_the_transaction_of_its_audit_event_S4(city, grant, household):
+def test_a_call_is_metered_per_day_in_the_transaction_of_its_audit_event_S4(small_city, grant, household):
     person = _person(household)
-    actor = city.actor("cdo_civil_affairs", channel="api")
+    actor = small_city.actor("cdo_civil", channel="api")
     first = sharing.call(actor, grant.ref, filters={"citizen_id": person["citizen_id"]}, purpose=SCENARIO)
     sharing.call(actor, grant.ref, filters={"citizen_id": "nobody"}, purpose=SCENARIO)
     meter = Meter.objects.get(entitlement_id=grant.pk, day=timezone.localdate())
@@ -62,18 +62,18 @@ def test_a_call_is_metered_per_day_in_the_transaction_of_its_audit_event_S4(city
     assert Meter.objects.get(pk=meter.pk).calls == 2  # a refused call is not a use
 
 
-def test_without_a_purpose_nothing_is_read_or_counted_S7(city, grant):
+def test_without_a_purpose_nothing_is_read_or_counted_S7(small_city, grant):
     head = Event.objects.order_by("-seq").values_list("seq", flat=True).first()
     with pytest.raises(ValidationFailed) as refused:
-        calls.call(city.actor("cdo_civil_affairs"), grant.ref, purpose=" ", filters={"citizen_id": "x"})
+        calls.call(small_city.actor("cdo_civil"), grant.ref, purpose=" ", filters={"citizen_id": "x"})
     assert refused.value.code == "purpose_required"
     assert not Event.objects.filter(seq__gt=head).exists() and not Meter.objects.filter(entitlement_id=grant.pk).exists() \
         and not grant.refusals.exists()
 
 
-def test_a_used_up_call_quota_is_refused_with_retry_after_and_audited_S7(city, grant, household):
+def test_a_used_up_call_quota_is_refused_with_retry_after_and_audited_S7(small_city, grant, household):
     Entitlement.objects.filter(pk=grant.pk).update(quota_calls=2)
-    actor = city.actor("cdo_civil_affairs", channel="api")
+    actor = small_city.actor("cdo_civil", channel="api")
     key = {"citizen_id": _person(household)["citizen_id"]}
     for _ in range(2):
         sharing.call(actor, grant.ref, filters=key, purpose=SCENARIO)
@@ -85,31 +85,31 @@ def test_a_used_up_call_quota_is_refused_with_retry_after_and_audited_S7(city, g
     assert Meter.objects.get(entitlement_id=grant.pk).calls == 2
 
 
-def test_a_used_up_row_quota_is_refused_until_tomorrow(city, grant, household):
+def test_a_used_up_row_quota_is_refused_until_tomorrow(small_city, grant, household):
     Entitlement.objects.filter(pk=grant.pk).update(quota_rows=1)
-    actor = city.actor("cdo_civil_affairs", channel="api")
+    actor = small_city.actor("cdo_civil", channel="api")
     sharing.call(actor, grant.ref, filters={"citizen_id": _person(household)["citizen_id"]}, purpose=SCENARIO)
     with pytest.raises(TooManyRequests) as refused:
         sharing.call(actor, grant.ref, filters={"citizen_id": "x"}, purpose=SCENARIO)
     assert refused.value.code == "quota_exceeded" and 1 <= refused.value.retry_after <= 86_400
 
 
-def test_the_quota_over_http_is_a_429_with_retry_after(client, city, grant, household):
+def test_the_quota_over_http_is_a_429_with_retry_after(client, small_city, grant, household):
     from core.services import issue_token
 
     Entitlement.objects.filter(pk=grant.pk).update(quota_calls=1)
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(city.actor('cdo_civil_affairs'), name='对接', scopes=['read'])[1]}"}
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {issue_token(small_city.actor('cdo_civil'), name='对接', scopes=['read'])[1]}"}
     url = f"/api/v1/share/{grant.ref}/records?citizen_id={_person(household)['citizen_id']}&purpose={SCENARIO}"
     assert client.get(url, **auth).status_code == 200
     refused = client.get(url, **auth)
     assert refused.status_code == 429 and refused.json()["code"] == "quota_exceeded" and refused["Retry-After"]
 
 
-def test_the_lifecycle_moves_only_where_it_may_and_tells_the_holder(city, grant):
-    monitor = city.actor("bureau")
+def test_the_lifecycle_moves_only_where_it_may_and_tells_the_holder(small_city, grant):
+    monitor = small_city.actor("bureau")
     entitlements.change(monitor, grant, Entitlement.Status.SUSPENDED, reason="整改期间暂停", action="sharing.suspend_grant")
     with pytest.raises(Exception) as suspended:
-        sharing.call(city.actor("cdo_civil_affairs"), grant.ref, filters={"citizen_id": "x"}, purpose=SCENARIO)
+        sharing.call(small_city.actor("cdo_civil"), grant.ref, filters={"citizen_id": "x"}, purpose=SCENARIO)
     assert suspended.value.code == "grant_suspended"
     entitlements.change(monitor, grant, Entitlement.Status.ACTIVE, reason="整改完成", action="sharing.resume_grant")
     entitlements.change(monitor, grant, Entitlement.Status.TERMINATED, reason="严重违规", action="sharing.terminate_grant")
@@ -120,11 +120,11 @@ def test_the_lifecycle_moves_only_where_it_may_and_tells_the_holder(city, grant)
         entitlements.change(monitor, grant, Entitlement.Status.SUSPENDED, reason=" ", action="sharing.suspend_grant")
     assert [e.data["after"]["status"] for e in Event.objects.filter(object_id=str(grant.pk), action__in=(
         "sharing.suspend_grant", "sharing.resume_grant", "sharing.terminate_grant")).order_by("seq")] == ["suspended", "active", "terminated"]
-    messages = list(Notification.objects.filter(organisation=city.civil).values_list("message", flat=True))
+    messages = list(Notification.objects.filter(organisation=small_city.civil).values_list("message", flat=True))
     assert any("已暂停：整改期间暂停" in m for m in messages) and any("已恢复：整改完成" in m for m in messages)
 
 
-def test_entitlements_past_their_end_expire_on_schedule(city, grant):
+def test_entitlements_past_their_end_expire_on_schedule(small_city, grant):
     Entitlement.objects.filter(pk=grant.pk).update(valid_until=timezone.localdate() - dt.timedelta(days=1))
     from foundation.actor import system_actor
 

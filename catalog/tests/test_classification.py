@@ -92,6 +92,15 @@ def test_important_data_catalog_lists_items_in_force(city, household):
     assert list(important_data(city.actor("bureau"), region="230502")) == []
 
 
+def test_the_important_data_catalog_is_the_acting_region_s_own_G3(city, small_city):
+    """Another city's important data is not on this city's list, nor this city's on its: each bureau sees its
+    region and the regions below it."""
+    ours = {i.resource.name for i in important_data(city.actor("bureau"))}
+    theirs = {i.resource.name for i in important_data(small_city.actor("bureau"))}
+    assert small_city.household.name in theirs and small_city.household.name not in ours
+    assert "户籍人口基本信息" in ours and "户籍人口基本信息" not in theirs
+
+
 def test_an_item_claiming_a_non_statutory_source_agency_is_refused(city):
     items = entry_items()
     items[0].update(source_type="household_registration", source_agency=city.civil.pk)

@@ -12,10 +12,10 @@ from core.services import create_organisation, create_user
 pytestmark = pytest.mark.django_db
 
 
-def test_an_organisation_with_an_invalid_uscc_is_refused_and_nothing_is_written(city):
+def test_an_organisation_with_an_invalid_uscc_is_refused_and_nothing_is_written(small_city):
     before = Organisation.objects.count()
     with pytest.raises(ValidationFailed) as exc:
-        create_organisation(system_actor(), name="假单位", kind="agency", region=city.region, uscc="91110000600037341M")
+        create_organisation(system_actor(), name="假单位", kind="agency", region=small_city.region, uscc="91110000600037341M")
     assert exc.value.field == "uscc" and "校验位不正确" in exc.value.message
     assert Organisation.objects.count() == before
     refusal = Event.objects.order_by("-seq").first()
@@ -30,18 +30,18 @@ def test_a_user_with_an_invalid_citizen_id_is_refused():
     assert User.objects.count() == before
 
 
-def test_a_role_is_held_only_in_an_organisation_of_its_kind(city):
+def test_a_role_is_held_only_in_an_organisation_of_its_kind(small_city):
     from core.services import add_membership
 
     with pytest.raises(ValidationFailed):
-        add_membership(system_actor(), user=city.user("officer"), organisation=city.bureau, role="data_officer")
+        add_membership(system_actor(), user=small_city.user("officer"), organisation=small_city.bureau, role="data_officer")
 
 
-def test_the_county_bureau_manages_only_its_region(city):
-    county = city.actor("county_bureau")
-    assert permissions.can(county, "core.create_organisation", region=city.county)
+def test_the_county_bureau_manages_only_its_region(small_city):
+    county = small_city.actor("county_bureau")
+    assert permissions.can(county, "core.create_organisation", region=small_city.county)
     with pytest.raises(PermissionDenied) as exc:
-        create_organisation(county, name="市级单位", kind="agency", region=city.region, uscc=None)
+        create_organisation(county, name="市级单位", kind="agency", region=small_city.region, uscc=None)
     assert exc.value.code == "other_region"
 
 
@@ -60,6 +60,6 @@ def test_the_county_bureau_manages_only_its_region(city):
         ("supervisor", "audit.view", "civil", True),
     ],
 )
-def test_permission_matrix(city, username, permission, target, allowed):
-    organisation = getattr(city, target) if target else None
-    assert permissions.can(city.actor(username), permission, organisation=organisation) is allowed
+def test_permission_matrix(small_city, username, permission, target, allowed):
+    organisation = getattr(small_city, target) if target else None
+    assert permissions.can(small_city.actor(username), permission, organisation=organisation) is allowed

@@ -40,8 +40,8 @@ def test_workdays_between_counts_like_add():
     assert workdays_between(add_workdays(start, 5), start) == -5
 
 
-def test_bureau_adds_a_year_the_package_does_not_know(city):
-    bureau = city.actor("bureau")
+def test_bureau_adds_a_year_the_package_does_not_know(small_city):
+    bureau = small_city.actor("bureau")
     assert add_workdays(D(2030, 9, 30), 1) == D(2030, 10, 1)  # unknown year: plain weekdays
     for day in range(1, 8):
         set_calendar_day(bureau, date=D(2030, 10, day), is_workday=False, name="国庆节")
@@ -49,9 +49,9 @@ def test_bureau_adds_a_year_the_package_does_not_know(city):
     assert CalendarDay.objects.get(date=D(2030, 10, 1)).source == CalendarDay.Source.BUREAU
 
 
-def test_an_agency_cannot_edit_the_calendar(city):
+def test_an_agency_cannot_edit_the_calendar(small_city):
     with pytest.raises(PermissionDenied):
-        set_calendar_day(city.actor("officer"), date=D(2030, 10, 1), is_workday=False)
+        set_calendar_day(small_city.actor("officer"), date=D(2030, 10, 1), is_workday=False)
     assert not CalendarDay.objects.filter(date=D(2030, 10, 1)).exists()
 
 

@@ -28,7 +28,7 @@ BUREAU = frozenset({Role.BUREAU_ADMIN})
 
 @pytest.fixture
 def hour_rules(settings, tmp_path):
-    """The city's rulebook plus a 2-hour rule (a stand-in for the security chapter's report deadlines)."""
+    """The small_city's rulebook plus a 2-hour rule (a stand-in for the security chapter's report deadlines)."""
     data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
     data["rules"]["drill.report"] = {"value": 2, "unit": "hours", "article": "演练规则第1条", "text": "2小时内报告",
                                    "origin": "platform_default"}
@@ -49,25 +49,25 @@ def drill(monkeypatch, hour_rules):
     return ctype
 
 
-def _open_drill(city):
-    return open_case(city.actor("officer"), case_type="incident_drill", subject=city.police, title="数据安全事件演练",
-                     parties={"bureau": city.bureau}, initial="reporting")
+def _open_drill(small_city):
+    return open_case(small_city.actor("officer"), case_type="incident_drill", subject=small_city.police, title="数据安全事件演练",
+                     parties={"bureau": small_city.bureau}, initial="reporting")
 
 
-def test_an_hour_deadline_counts_wall_clock_hours_from_entering_the_state(city, drill):
+def test_an_hour_deadline_counts_wall_clock_hours_from_entering_the_state(small_city, drill):
     before = timezone.now()
-    case = _open_drill(city)
+    case = _open_drill(small_city)
     assert before + dt.timedelta(hours=2) <= case.due_at <= timezone.now() + dt.timedelta(hours=2)
     assert case.due_on == timezone.localtime(case.due_at).date() and case.due_moment == case.due_at
     assert case.deadline_rule == "drill.report" and case.deadline_citation == "演练规则第1条"
     assert case.steps.get().due_at == case.due_at
     assert 110 <= case.minutes_left <= 120 and "小时" in case.time_left
-    assert Notification.objects.filter(organisation=city.bureau, link=f"/cases/{case.number}/",
+    assert Notification.objects.filter(organisation=small_city.bureau, link=f"/cases/{case.number}/",
                                        message__contains=f"{timezone.localtime(case.due_at):%Y-%m-%d %H:%M}").exists()
 
 
-def test_an_hour_deadline_is_overdue_once_its_moment_passes_even_on_its_own_day(city, drill):
-    case = _open_drill(city)
+def test_an_hour_deadline_is_overdue_once_its_moment_passes_even_on_its_own_day(small_city, drill):
+    case = _open_drill(small_city)
     assert case not in selectors.overdue()
     assert case in selectors.overdue(now=case.due_at + dt.timedelta(minutes=1))
     # past its moment, on the same day: overdue now, where a day deadline would wait for the day's end
@@ -81,8 +81,8 @@ def test_an_hour_deadline_is_overdue_once_its_moment_passes_even_on_its_own_day(
     assert case.number in result.output and "drill.report" in result.output
 
 
-def test_a_working_day_deadline_is_due_at_the_end_of_its_day(city):
-    officer = city.actor("officer")
+def test_a_working_day_deadline_is_due_at_the_end_of_its_day(small_city):
+    officer = small_city.actor("officer")
     case = submit_resource(officer, draft_resource(officer, fields=entry_fields(), items=entry_items()))
     assert case.due_at is None and case.due_on == add_workdays(timezone.localdate(), rulebook.deadline("catalog.review"))
     assert timezone.localtime(case.due_moment) == timezone.make_aware(dt.datetime.combine(case.due_on + dt.timedelta(days=1), dt.time()))
@@ -91,9 +91,9 @@ def test_a_working_day_deadline_is_due_at_the_end_of_its_day(city):
     assert selectors.remaining_workdays(case) == rulebook.deadline("catalog.review")
 
 
-def test_the_due_column_shows_the_minute_of_an_hour_deadline_and_the_day_of_a_working_day_one(city, drill):
-    hours = _open_drill(city)
-    officer = city.actor("officer")
+def test_the_due_column_shows_the_minute_of_an_hour_deadline_and_the_day_of_a_working_day_one(small_city, drill):
+    hours = _open_drill(small_city)
+    officer = small_city.actor("officer")
     days = submit_resource(officer, draft_resource(officer, fields=entry_fields(), items=entry_items()))
     days.remaining = selectors.remaining_workdays(days)
     html = render_to_string("workflow/_due.html", {"case": hours})
@@ -102,56 +102,54 @@ def test_the_due_column_shows_the_minute_of_an_hour_deadline_and_the_day_of_a_wo
     assert f"{days.due_on:%Y-%m-%d}" in html and "剩 5 个工作日" in html
 
 
-def test_a_rule_in_other_units_cannot_be_a_case_deadline(city, drill, monkeypatch):
+def test_a_rule_in_other_units_cannot_be_a_case_deadline(small_city, drill, monkeypatch):
     monkeypatch.setitem(engine._REGISTRY, "bad_clock", CaseType("bad_clock", "坏期限", "X", [
         State("waiting", "等待", party="bureau", deadline="share.grant_months"), State("done", "完成", final=True)],
         [Transition("done", "完成", ("waiting",), "done", BUREAU, "bureau")]))
     with pytest.raises(rulebook.RulebookError) as exc:
-        open_case(city.actor("officer"), case_type="bad_clock", subject=city.police, title="x", parties={"bureau": city.bureau},
+        open_case(small_city.actor("officer"), case_type="bad_clock", subject=small_city.police, title="x", parties={"bureau": small_city.bureau},
                   initial="waiting")
     assert exc.value.code == "rule_unit"
 
 
-def test_hooks_are_named_by_dotted_path_and_cases_open_only_in_a_declared_start_state(city, drill):
+def test_hooks_are_named_by_dotted_path_and_cases_open_only_in_a_declared_start_state(small_city, drill):
     with pytest.raises(ValueError):
         State("granted", "已授权", final=True, on_enter=print)  # a function, not its name
     with pytest.raises(ValueError):
         CaseType("x", "坏", "X", [State("a", "A")], [], initial=("b",))
     assert engine.case_type("share_request").state("granted").hook.__name__ == "grant_from_case"
     with pytest.raises(ValueError):
-        open_case(city.actor("officer"), case_type="incident_drill", subject=city.police, title="x",
-                  parties={"bureau": city.bureau}, initial="closed")
+        open_case(small_city.actor("officer"), case_type="incident_drill", subject=small_city.police, title="x",
+                  parties={"bureau": small_city.bureau}, initial="closed")
 
 
-def test_every_final_state_tells_the_applicant_once(city, drill):
-    case = _open_drill(city)
-    case = transition(city.actor("bureau"), case, "close")
-    notes = Notification.objects.filter(organisation=city.police, link=f"/cases/{case.number}/")
+def test_every_final_state_tells_the_applicant_once(small_city, drill):
+    case = _open_drill(small_city)
+    case = transition(small_city.actor("bureau"), case, "close")
+    notes = Notification.objects.filter(organisation=small_city.police, link=f"/cases/{case.number}/")
     assert [n.message for n in notes] == [f"事件报告演练 {case.number}：已办结"]
     assert case.closed_at is not None and case.due_at is None
 
 
-def test_a_hook_that_told_the_applicant_itself_is_not_doubled_S3(city):
+def test_a_hook_that_told_the_applicant_itself_is_not_doubled_S3(small_city):
     """The grant's notice (its number and period) is the applicant's one notice of a granted request."""
-    from catalog.models import Resource
     from sharing import services
 
-    request = services.request_share(city.actor("cdo_civil_affairs"), Resource.objects.get(name="户籍人口基本信息"),
+    request = services.request_share(small_city.actor("cdo_civil"), small_city.household,
                                      scenario="婚姻登记核验", basis="条例", method="api", items=["citizen_id", "name"],
                                      valid_until=timezone.localdate() + dt.timedelta(days=90))
-    before = Notification.objects.filter(organisation=city.civil).count()
-    transition(city.actor("officer"), request.case, "agree")
-    told = Notification.objects.filter(organisation=city.civil).exclude(kind="overdue")
+    before = Notification.objects.filter(organisation=small_city.civil).count()
+    transition(small_city.actor("officer"), request.case, "agree")
+    told = Notification.objects.filter(organisation=small_city.civil).exclude(kind="overdue")
     assert told.count() == before + 1 and request.case.number in told.order_by("-pk").first().message
 
 
-def test_a_refusal_tells_the_applicant_once_and_a_person_in_person_S3_S5(city):
-    from catalog.models import Resource
+def test_a_refusal_tells_the_applicant_once_and_a_person_in_person_S3_S5(small_city):
     from sharing import services
 
-    request = services.request_share(city.actor("cdo_civil_affairs"), Resource.objects.get(name="户籍人口基本信息"),
+    request = services.request_share(small_city.actor("cdo_civil"), small_city.household,
                                      scenario="婚姻登记核验", basis="条例", method="api", items=["citizen_id", "name"],
                                      valid_until=timezone.localdate() + dt.timedelta(days=90))
-    transition(city.actor("officer"), request.case, "decline", comment="超出所需")
-    assert Notification.objects.filter(organisation=city.civil, link=f"/cases/{request.case.number}/",
+    transition(small_city.actor("officer"), request.case, "decline", comment="超出所需")
+    assert Notification.objects.filter(organisation=small_city.civil, link=f"/cases/{request.case.number}/",
                                        message__contains="不予共享").count() == 1
