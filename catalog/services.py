@@ -13,8 +13,9 @@ from foundation.actor import Actor
 from foundation.errors import Conflict, ValidationFailed, refuse_if
 from foundation import rulebook
 from foundation.rulebook import RulebookError
-from core.models import Organisation
+from core.models import Membership, Organisation
 from core.selectors import bureau_for, city_of, service_centre_for
+from core.services import notify
 from grading.models import Category, Grade
 from grading.discovery import discover
 from grading.scheme import highest, sensitivity_types
@@ -336,7 +337,33 @@ def draft_resource(actor: Actor, *, fields: dict, items: list[dict]) -> Resource
     _write_live(resource, fields, items, lookups)
     _save_draft(actor, resource, _current_fields(resource), items, ResourceDraft.Status.DRAFT)
     record(actor, "catalog.draft_resource", resource, after={"name": resource.name, "items": len(items)})
+    _tell_submitters(actor, resource)
     return resource
+
+
+def submitters(resource: Resource) -> list:
+    """Who submits the provider's drafts for review (its data officers): shown to the staff who draft them."""
+    roles = permissions.roles_holding("catalog.submit_resource")
+    return [m.user for m in Membership.objects.filter(organisation_id=resource.provider_id, role__in=roles, user__is_active=True)
+            .select_related("user").order_by("user__username")]
+
+
+DRAFT_WAITING = "catalog.draft_waiting"
+
+
+def _tell_submitters(actor: Actor, resource: Resource) -> None:
+    """A draft saved by someone who cannot submit it waits for the provider's data officers: the provider is
+    told once (not again while that notice is unread), naming who submits."""
+    from core.models import Notification
+
+    link = f"/catalog/{resource.pk}/"
+    if permissions.can(actor, "catalog.submit_resource", organisation=resource.provider) or Notification.objects.filter(
+            organisation_id=resource.provider_id, kind=DRAFT_WAITING, link=link, read_at=None).exists():
+        return
+    author = (actor.user.display_name or actor.user.username) if actor.user else actor.label
+    names = "、".join(u.display_name or u.username for u in submitters(resource)) or "（本单位尚无首席数据官）"
+    notify(organisation_id=resource.provider_id, kind=DRAFT_WAITING, link=link,
+           message=f"{author}保存了目录草稿“{resource.name}”，待{names}提交审核")
 
 
 def regraded_items(resource: Resource, items: list[dict]) -> list[dict]:
@@ -374,6 +401,7 @@ def update_draft(actor: Actor, resource: Resource, *, fields: dict, items: list[
     if items != before_items:
         changed["items"] = len(items)
     record(actor, "catalog.update_draft", resource, after=changed)
+    _tell_submitters(actor, resource)
     return resource
 
 

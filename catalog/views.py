@@ -66,6 +66,9 @@ def detail(request, resource_id: int):
         "can_edit": own and permissions.can(actor, "catalog.update_draft") and status != Resource.Status.IN_REVIEW,
         "can_submit": own and permissions.can(actor, "catalog.submit_resource")
         and status in (Resource.Status.DRAFT, Resource.Status.RETURNED),
+        # staff who draft but do not submit see who does
+        "submitters": services.submitters(resource) if own and status in (Resource.Status.DRAFT, Resource.Status.RETURNED)
+        and not permissions.can(actor, "catalog.submit_resource") else None,
         "can_request_share": not own and resource.published_version is not None
         and resource.share_type != Resource.ShareType.NOT_SHARED and permissions.can(actor, "sharing.request_share"),
         "industry": dict(IndustryCategory.choices),

@@ -43,6 +43,11 @@ def declare(permissions: dict[str, str], roles: dict[str, set[str]]) -> None:
         ROLE_PERMISSIONS.setdefault(str(role), set()).update(held)
 
 
+def roles_holding(permission: str) -> set[str]:
+    """The roles that hold ``permission`` (who can do an act: e.g. whom to tell a draft waits for them)."""
+    return {role for role, held in ROLE_PERMISSIONS.items() if permission in held}
+
+
 def permissions_of(actor: Actor) -> set[str]:
     if actor.is_system:
         return set(PERMISSIONS)
