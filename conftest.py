@@ -17,8 +17,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 # first, whatever their size, so that a worker does not take one on when the other is nearly done.
 HEAVY_MARKERS = ("browser", "spark", "federation", "schemathesis")
 # Tests that gain nothing from a second database run on SQLite only: a browser walk (the pages and their
-# queries are the same), a Spark run (it reads the Parquet snapshots, not the database), the schema fuzzing.
-SQLITE_ONLY_MARKERS = ("browser", "spark", "schemathesis")
+# queries are the same), a Spark run (it reads the Parquet snapshots, not the database), the schema fuzzing,
+# the page crawl.
+SQLITE_ONLY_MARKERS = ("browser", "spark", "schemathesis", "crawl")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -47,7 +47,7 @@ def detail(request, resource_id: int):
     """Everyone sees the published entry; the provider and its reviewers also see the working copy."""
     actor = actor_of(request)
     resource = selectors.access_resource(actor, resource_id)
-    cases = selectors.review_cases(resource)
+    cases = case_selectors.restrict(actor, selectors.review_cases(resource))  # only the cases the reader may open
     for case in cases:
         case.remaining = case_selectors.remaining_workdays(case)
     own = resource.provider_id == actor.organisation.pk
@@ -63,6 +63,8 @@ def detail(request, resource_id: int):
         "duplicates": services.duplicate_collection(resource),
         "suggestions": resource.suggestions.select_related("grade", "category").order_by("status", "column"),
         "own": own,
+        # the data page's own rule (warehouse.selectors.access_data): the provider and its region's overseers
+        "can_view_data": own or permissions.can(actor, "warehouse.view_data", organisation=resource.provider),
         "can_edit": own and permissions.can(actor, "catalog.update_draft") and status != Resource.Status.IN_REVIEW,
         "can_submit": own and permissions.can(actor, "catalog.submit_resource")
         and status in (Resource.Status.DRAFT, Resource.Status.RETURNED),
