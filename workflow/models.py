@@ -27,6 +27,8 @@ class Case(BaseModel):
     )
     # party name -> organisation id, fixed when the case is opened
     parties = models.JSONField(default=dict)
+    # the same organisations as rows, so that each party finds its cases (open and closed) by an index
+    party_organisations = models.ManyToManyField(Organisation, related_name="party_cases", blank=True)
     opened_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
     state_entered_on = models.DateField(_("收到日期"))
     # the deadline: a day (working-day rules: due by the end of due_on) or, for an hour rule, the moment

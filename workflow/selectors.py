@@ -12,7 +12,8 @@ from .models import Case
 
 
 def restrict(actor: Actor, qs: QuerySet | None = None) -> QuerySet:
-    """Cases the actor may see: its organisation's own, assigned or party cases; the region's for overseers."""
+    """Cases the actor may see: its organisation's own, assigned or party cases, open or closed; the region's
+    for overseers."""
     from foundation import permissions
 
     qs = Case.objects.all() if qs is None else qs
@@ -22,7 +23,8 @@ def restrict(actor: Actor, qs: QuerySet | None = None) -> QuerySet:
         region_path = actor.organisation.region.path
         return qs.filter(Q(applicant__region__path__startswith=region_path) | Q(assignee__region__path__startswith=region_path))
     org = actor.organisation.pk
-    return qs.filter(Q(applicant_id=org) | Q(assignee_id=org))
+    parties = Case.party_organisations.through.objects.filter(organisation_id=org).values("case_id")
+    return qs.filter(Q(applicant_id=org) | Q(assignee_id=org) | Q(pk__in=parties))
 
 
 def queue(actor: Actor) -> QuerySet:

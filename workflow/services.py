@@ -136,6 +136,7 @@ def open_case(
         state_entered_on=workdays.today(),
     )
     case.save()
+    case.party_organisations.set({org.pk for org in parties.values()} | {actor.organisation.pk})
     case.number = f"{ctype.prefix}{case.state_entered_on:%Y%m%d}{case.pk:06d}"
     _enter(actor, case, initial, transition=transition, label=label, comment=comment, from_state="")
     return case
