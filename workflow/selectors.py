@@ -22,6 +22,12 @@ def restrict(actor: Actor, qs: QuerySet | None = None) -> QuerySet:
     if permissions.can(actor, "workflow.view_cases"):
         region_path = actor.organisation.region.path
         return qs.filter(Q(applicant__region__path__startswith=region_path) | Q(assignee__region__path__startswith=region_path))
+    return involving(actor, qs)
+
+
+def involving(actor: Actor, qs: QuerySet | None = None) -> QuerySet:
+    """Cases the acting organisation opened, holds or is a party of (a provider, a reviewer), open or closed."""
+    qs = Case.objects.all() if qs is None else qs
     org = actor.organisation.pk
     parties = Case.party_organisations.through.objects.filter(organisation_id=org).values("case_id")
     return qs.filter(Q(applicant_id=org) | Q(assignee_id=org) | Q(pk__in=parties))

@@ -25,9 +25,13 @@ def queue(request):
     region = []
     if actor.has_role("bureau_admin", "supervisor"):
         region = list(selectors.restrict(actor).filter(closed_at=None).select_related("applicant", "assignee").order_by("due_on")[:200])
-    for case in mine + region:
+    involved = selectors.involving(actor).select_related("applicant", "assignee")
+    # the cases it takes part in while another body holds the step, and those that ended
+    waiting = list(involved.filter(closed_at=None).exclude(assignee=actor.organisation).order_by("due_on")[:100])
+    closed = list(involved.exclude(closed_at=None).order_by("-closed_at")[:100])
+    for case in mine + region + waiting:
         case.remaining = selectors.remaining_workdays(case)
-    return render(request, "workflow/queue.html", {"mine": mine, "region": region})
+    return render(request, "workflow/queue.html", {"mine": mine, "region": region, "waiting": waiting, "closed": closed})
 
 
 @login_required

@@ -38,3 +38,13 @@ def test_a_body_that_is_no_party_does_not_find_the_case_P2(city, sign_in):
     assert not selectors.restrict(outsider).filter(pk=case.pk).exists()
     closed = Case.objects.exclude(closed_at=None).filter(party_organisations=city.police).first()
     assert sign_in("officer").get(f"/cases/{closed.number}/").status_code == 200  # a party, after the case closed
+
+
+def test_the_queue_lists_the_cases_a_body_takes_part_in_and_those_that_ended_P2(city, sign_in):
+    import re
+
+    page = sign_in("officer").get("/cases/").content.decode()
+    closed = page[page.index('id="closed"'):]
+    numbers = set(re.findall(r'/cases/([A-Z]{2}\d+)/', closed[:closed.index("</section>")]))
+    expected = {c.number for c in Case.objects.exclude(closed_at=None).filter(party_organisations=city.police)}
+    assert expected and expected <= numbers | {n for n in expected if len(numbers) >= 100}
