@@ -16,4 +16,5 @@ declare({
     "core.logout": "退出登录",
     "core.enrol_totp_device": "绑定动态验证码设备",
     "core.confirm_totp_device": "确认动态验证码设备",
+    "core.mark_notifications_read": "通知标为已读",
 })

@@ -255,3 +255,19 @@ def confirm_totp_device(actor: Actor, *, device, code: str) -> bool:
     device.save(update_fields=["confirmed"])
     record(actor, "core.confirm_totp_device", device, after={"name": device.name, "confirmed": True})
     return True
+
+
+@service
+def mark_notifications_read(actor: Actor, *, ids: list[int] | None = None) -> int:
+    """The acting organisation's unread notifications (all, or those of ``ids``) marked read: the badge
+    counts what is left. Another organisation's notifications are not touched."""
+    if actor.organisation is None:
+        raise NotAuthenticated("请先选择所在单位", code="no_membership")
+    unread = Notification.objects.filter(organisation=actor.organisation, read_at=None)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    marked = list(unread.values_list("pk", flat=True))
+    if marked:
+        Notification.objects.filter(pk__in=marked).update(read_at=timezone.now())
+        record(actor, "core.mark_notifications_read", actor.organisation, after={"notifications": marked})
+    return len(marked)

@@ -99,6 +99,11 @@ def revoke_token(request, token_id: int):
 
 @login_required
 def notifications(request):
+    """The acting organisation's notifications; marked read one by one or all at once (POST)."""
     actor = actor_of(request)
+    if request.method == "POST":
+        one = request.POST.get("notification", "")
+        services.mark_notifications_read(actor, ids=[int(one)] if one.isdigit() else None)
+        return redirect("notifications")
     rows = selectors.notifications_for(actor)[:200]
     return render(request, "core/notifications.html", {"notifications": rows})
