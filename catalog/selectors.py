@@ -131,14 +131,21 @@ def catalog_list(actor: Actor | None, *, q: str = "", limit: int = 100, **filter
     return list(qs.order_by("provider__name", "code")[:limit])
 
 
+def in_region(actor: Actor | None, qs: QuerySet, organisation: str) -> QuerySet:
+    """Rows whose organisation (the lookup ``organisation``, e.g. ``"provider"``) lies in the acting
+    organisation's region or below it (P2): an oversight list of published entries is its region's, not
+    another city's. The platform and an actor acting for no organisation: unrestricted."""
+    if actor is None or actor.is_system or actor.organisation is None:
+        return qs
+    return qs.filter(**{f"{organisation}__region__path__startswith": actor.organisation.region.path})
+
+
 def important_data(actor: Actor, *, region: str = "", provider: int | None = None) -> QuerySet:
     """G3: the important-data catalog — items graded important or core, per region and department: the
     acting organisation's region and the regions below it (another city's important data is not its list)."""
-    qs = DataItem.objects.filter(
+    qs = in_region(actor, DataItem.objects.filter(
         resource__in=restrict(actor).values("pk"), published_grade__code__in=important_grade_codes()
-    ).select_related("resource__provider__region", "published_grade", "category")
-    if actor.organisation is not None and not actor.is_system:
-        qs = qs.filter(resource__provider__region__path__startswith=actor.organisation.region.path)
+    ).select_related("resource__provider__region", "published_grade", "category"), "resource__provider")
     if region:
         qs = qs.filter(resource__provider__region__path__contains=f"/{region}/")
     if provider:
@@ -148,13 +155,15 @@ def important_data(actor: Actor, *, region: str = "", provider: int | None = Non
 
 def unmounted(actor: Actor) -> QuerySet:
     """C6: published entries with no data behind them."""
-    return restrict(actor).filter(published_version__isnull=False, mounted_at__isnull=True).order_by("provider__name", "code")
+    qs = restrict(actor).filter(published_version__isnull=False, mounted_at__isnull=True)
+    return in_region(actor, qs, "provider").order_by("provider__name", "code")
 
 
 def duplicate_collections(actor: Actor) -> QuerySet:
     """C5, SYS Art. 73(7): items whose provider is not their statutory source agency."""
     return (
-        DataItem.objects.filter(resource__in=restrict(actor).values("pk"), source_agency__isnull=False)
+        in_region(actor, DataItem.objects.filter(resource__in=restrict(actor).values("pk"), source_agency__isnull=False),
+                  "resource__provider")
         .exclude(source_agency=F("resource__provider"))
         .select_related("resource__provider", "source_agency")
         .order_by("resource__provider__name", "resource__code")

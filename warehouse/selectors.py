@@ -41,6 +41,7 @@ def freshness(actor: Actor, *, now: dt.datetime | None = None) -> list[Freshness
     qs = catalog_selectors.restrict(actor).filter(published_version__isnull=False)
     if not actor.is_system and not permissions.can(actor, "warehouse.view_freshness"):
         qs = qs.filter(provider=actor.organisation)
+    qs = catalog_selectors.in_region(actor, qs, "provider")  # an overseer's region's, not another city's (P2)
     rows = []
     for resource in qs.annotate(last=Max("snapshots__created_at")).order_by("provider__name", "code"):
         age = (now - resource.last).days if resource.last else None
