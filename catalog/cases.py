@@ -25,6 +25,7 @@ CATALOG_REVIEW = register(
         name="catalog_review",
         label="目录审核",
         prefix="ML",
+        summary="catalog.cases.review_facts",
         states=[
             _review,
             State("verifying", "服务机构校核汇总", party="service_centre", deadline="catalog.verify"),
@@ -53,6 +54,7 @@ CATALOG_UPDATE_REVIEW = register(
         name="catalog_update_review",
         label="目录更新审核",
         prefix="MG",
+        summary="catalog.cases.review_facts",
         states=[
             State("bureau_review", "主管部门审核", party="bureau", deadline="catalog.update_review",
                   on_enter="catalog.services.snapshot_for_review"),
@@ -94,3 +96,30 @@ PROJECT = register(
         ],
     )
 )
+
+
+def review_facts(actor, case):
+    """A catalog review shows the entry and what changed against the published version (or, for a new
+    entry, its fields), with the side-by-side comparison linked."""
+    from workflow.engine import Fact
+
+    from . import diff
+    from .models import Resource, ResourceVersion
+
+    resource = Resource.objects.get(pk=case.subject_id)
+    facts = [Fact("目录", f"{resource.code} {resource.name}", f"/catalog/{resource.pk}/"), Fact("提供部门", resource.provider_name)]
+    version = ResourceVersion.objects.filter(resource=resource, case=case).order_by("-number").first()
+    if version is None:
+        return facts
+    # the version in force when it was submitted: the one before it (a new entry has none)
+    published = ResourceVersion.objects.filter(resource=resource, number__lt=version.number).order_by("-number").first()
+    fields, items = diff.compare(published.data if published else {}, version.data)
+    against = f"v{published.number}" if published else "（新编目录）"
+    facts.append(Fact("报审版本", f"v{version.number}，对比 {against}",
+                      f"/catalog/{resource.pk}/compare/?a={published.number}&b={version.number}" if published else ""))
+    for change in fields:
+        facts.append(Fact(change.label, f"{change.old} → {change.new}" if published else change.new))
+    for item in items:
+        detail = "；".join(f"{c.label}：{c.old} → {c.new}" for c in item.changes)
+        facts.append(Fact(f"数据项 {item.name}", {"added": "新增", "removed": "删除"}.get(item.kind, detail)))
+    return facts

@@ -23,6 +23,7 @@ SHARE_REQUEST = register(
         name="share_request",
         label="共享申请",
         prefix="GX",
+        summary="sharing.cases.request_facts",
         states=[
             State("bureau_review", "主管部门审核", party="bureau", deadline="share.unconditional.review"),
             State("provider_review", "提供部门审核", party="provider", deadline="share.conditional.review"),
@@ -55,6 +56,7 @@ CORRECTION = register(
         name="correction",
         label="校核纠错",
         prefix="JC",
+        summary="sharing.cases.correction_facts",
         states=[
             State("verifying", "提供部门核实", party="provider", deadline="correction.resolve"),
             State("corrected", "已更正", final=True, on_enter="sharing.services.apply_correction"),
@@ -184,3 +186,59 @@ ONWARD = register(
         ],
     )
 )
+
+
+# --- what each case decides, for its page (workflow.engine.summary) ---------------------------------------
+
+
+def request_facts(actor, case):
+    """A share request's decision shows the entry, each requested item with its grade, the rows, method,
+    period, scenario and legal basis, and the grant once made."""
+    from workflow.engine import Fact
+
+    request = case.share_request
+    resource = request.resource
+    items = {i.column: i for i in resource.items.select_related("published_grade")}
+    asked = "、".join(f"{items[c].name}（{items[c].published_grade.name if items[c].published_grade else '未分级'}）"
+                     if c in items else c for c in request.items)
+    rows = "；".join(f"{items[c].name if c in items else c} ∈ {'、'.join(map(str, v))}" for c, v in request.row_filter.items())
+    facts = [
+        Fact("数据资源", f"{resource.name}（{resource.provider_name}）", f"/catalog/{resource.pk}/"),
+        Fact("共享类型（申请时）", request.get_share_type_display()),
+        Fact("申请数据项", asked),
+        Fact("数据范围", rows or "全部记录"),
+        Fact("共享方式", request.get_method_display()),
+        Fact("使用期限至", request.valid_until),
+        Fact("应用场景", request.scenario),
+        Fact("履职依据", request.basis),
+    ]
+    if request.grant_id:
+        facts.append(Fact("共享授权", request.grant.ref, f"/share/grants/{request.grant.ref}/"))
+    return facts
+
+
+def correction_facts(actor, case):
+    """A correction shows the record, the item, its current value (read on the query path, as the reader may
+    read it) beside the claimed value, and the reason."""
+    from foundation.errors import GongshuError
+    from warehouse import query
+    from workflow.engine import Fact
+
+    correction = case.correction
+    resource = correction.resource
+    item = resource.items.filter(column=correction.column).first()
+    try:
+        result = query.run(actor, resource, scope=query.scope_for(actor, resource, purpose=f"核实纠错 {case.number}"),
+                           filters={k: str(v) for k, v in correction.key.items()}, limit=1)
+        current = result.records[0].get(correction.column, "") if result.rows else "（数据中没有这条记录）"
+    except GongshuError:
+        current = "（您无权查看该数据的当前值）"
+    return [
+        Fact("数据资源", resource.name, f"/catalog/{resource.pk}/"),
+        Fact("记录", "；".join(f"{k}={v}" for k, v in correction.key.items())),
+        Fact("数据项", item.name if item else correction.column),
+        Fact("当前值", current),
+        Fact("应为", correction.claimed_value),
+        Fact("理由或依据", correction.reason),
+        Fact("来源", correction.get_source_display()),
+    ]

@@ -59,6 +59,16 @@ class Transition:
     needs_comment: bool = False  # e.g. a refusal states its reasons (SYS Art. 27(2))
 
 
+@dataclass(frozen=True)
+class Fact:
+    """One line of what a case decides, shown on its page: a label, a value and, where the reader may go
+    further, a link."""
+
+    label: str
+    value: object
+    link: str = ""
+
+
 @dataclass
 class CaseType:
     name: str
@@ -68,6 +78,9 @@ class CaseType:
     transitions: list[Transition]
     # the states a case may be opened in; the first state when not given
     initial: tuple[str, ...] = field(default=())
+    # dotted path of fn(actor, case) -> list[Fact]: what the case decides, for its page (the subject's own
+    # fields when not given)
+    summary: str | None = None
 
     def __post_init__(self):
         self._states = {s.name: s for s in self.states}
@@ -80,6 +93,8 @@ class CaseType:
         unknown = set(self.initial) - set(self._states)
         if unknown:
             raise ValueError(f"{self.name}: unknown initial states {unknown}")
+        if self.summary is not None and "." not in self.summary:
+            raise ValueError(f"{self.name}: summary must be a dotted path, not {self.summary!r}")
 
     def state(self, name: str) -> State:
         return self._states[name]
@@ -121,3 +136,25 @@ def case_type(name: str) -> CaseType:
 
 def case_types() -> list[CaseType]:
     return list(_REGISTRY.values())
+
+
+# the subject's fields that say nothing to a reader of the case
+_PLAIN_SKIP = {"id", "created_at", "updated_at", "case", "requested_by", "raised_by"}
+
+
+def summary(actor, case) -> list[Fact]:
+    """What ``case`` decides, for its page: its type's summary, or the subject's own fields by their labels."""
+    ctype = case_type(case.case_type)
+    if ctype.summary:
+        return list(resolve_hook(ctype.summary)(actor, case))
+    subject = case.subject
+    if subject is None:
+        return []
+    facts = []
+    for f in subject._meta.concrete_fields:
+        if f.name in _PLAIN_SKIP or f.name.endswith("_ptr") or str(f.verbose_name) == f.name.replace("_", " "):
+            continue  # internal, or no label of its own
+        value = getattr(subject, f"get_{f.name}_display")() if f.choices else getattr(subject, f.name)
+        if value not in (None, "", [], {}):
+            facts.append(Fact(str(f.verbose_name), value))
+    return facts

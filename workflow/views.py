@@ -3,12 +3,12 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from foundation.errors import NotFound, ValidationFailed
+from foundation.errors import GongshuError, NotFound
 from foundation.viewkit import actor_of
 
 from core import selectors as core_selectors
 
-from . import selectors, services
+from . import engine, selectors, services
 
 
 def _access(actor, number):
@@ -44,6 +44,7 @@ def detail(request, number):
         "steps": case.steps.select_related("organisation"),
         "actions": services.available_transitions(actor, case),
         "subject_url": getattr(case.subject, "get_absolute_url", lambda: "")(),
+        "facts": engine.summary(actor, case),  # what the case decides, shown beside the decision
     })
 
 
@@ -54,7 +55,7 @@ def take_transition(request, number):
     case = _access(actor, number)
     try:
         services.transition(actor, case, request.POST.get("transition", ""), comment=request.POST.get("comment", ""))
-    except ValidationFailed as exc:
+    except GongshuError as exc:  # refused: nothing changed, and the decider stays on the case
         messages.error(request, exc.message)
     else:
         messages.success(request, "已办理")

@@ -48,3 +48,40 @@ def test_the_queue_lists_the_cases_a_body_takes_part_in_and_those_that_ended_P2(
     numbers = set(re.findall(r'/cases/([A-Z]{2}\d+)/', closed[:closed.index("</section>")]))
     expected = {c.number for c in Case.objects.exclude(closed_at=None).filter(party_organisations=city.police)}
     assert expected and expected <= numbers | {n for n in expected if len(numbers) >= 100}
+
+
+def test_every_case_page_shows_what_it_decides_C2_S3_S5(city, sign_in):
+    """A share request shows the entry, the items with their grades, the rows, method, period, scenario and
+    basis; a correction the current value beside the claimed one; a catalog review the entry and its
+    changes; any other case its subject's fields."""
+    import re
+
+    from workflow import engine
+
+    seen = set()
+    for case in Case.objects.order_by("-created_at"):
+        if case.case_type in seen:
+            continue
+        seen.add(case.case_type)
+        facts = {f.label: f for f in engine.summary(city.actor("bureau"), case)}
+        assert facts, case.case_type
+        if case.case_type == "share_request":
+            assert {"数据资源", "申请数据项", "数据范围", "共享方式", "使用期限至", "应用场景", "履职依据"} <= set(facts)
+            assert re.search(r"（[^）]+）", str(facts["申请数据项"].value))  # each item with its grade
+            assert facts["数据资源"].link.startswith("/catalog/")
+        if case.case_type == "correction":
+            assert {"当前值", "应为", "记录", "数据项"} <= set(facts)
+        if case.case_type.startswith("catalog_"):
+            assert facts["目录"].link == f"/catalog/{case.subject_id}/"
+    assert {"share_request", "correction", "catalog_review"} <= seen
+    share = Case.objects.filter(case_type="share_request").first()
+    page = sign_in("bureau").get(f"/cases/{share.number}/").content.decode()
+    assert 'id="case-facts"' in page and "申请数据项" in page and "履职依据" in page
+
+
+def test_each_declared_summary_resolves(db):
+    from workflow import engine
+
+    declared = [ct for ct in engine.case_types() if ct.summary]
+    assert {ct.name for ct in declared} >= {"share_request", "correction", "catalog_review", "catalog_update_review"}
+    assert all(callable(engine.resolve_hook(ct.summary)) for ct in declared)
