@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 
 from stdnum import exceptions as stdnum_exc
 from stdnum.cn import ric, uscc
@@ -26,6 +27,15 @@ _REASONS_ZH = {
     "invalid component": "组成部分无效",
     "invalid date of birth": "出生日期无效",
     "date of birth in the future": "出生日期晚于今天",
+}
+
+
+# What the identifiers look like, right or wrong: 17 digits and a check character; 18 characters of the
+# USCC alphabet (GB 32100-2015, no I O S V Z). A column of such values holds the identifier, and its check
+# digits are then a quality rule, not a reason to doubt that it does.
+SHAPES = {
+    "citizen_id": re.compile(r"^\d{17}[\dXx]$"),
+    "uscc": re.compile(r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}\d{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10}$"),
 }
 
 

@@ -19,6 +19,12 @@ class SensitivityType:
     grade: str
     mask: str
     keep: tuple[int, int] = (1, 1)  # a partial mask keeps this many characters at the start and at the end
+    names: tuple[str, ...] = ()  # what a data item of this type is called besides its label (身份证号…)
+
+    def named(self, item_name: str, column: str) -> bool:
+        """Whether an item is of this type by what it is called: its column is the type's key, or its name
+        is the type's label or one of its other names."""
+        return column == self.key or item_name.strip() in {self.label, *self.names}
 
 
 _types: dict[int, tuple[object, dict]] = {}
@@ -31,7 +37,7 @@ def sensitivity_types() -> dict[str, SensitivityType]:
     if hit is None or hit[0] is not book:
         spec = book.grading.get("sensitivity") or {}
         hit = _types[id(book)] = (book, {key: SensitivityType(key, v["label"], v["category"], v["grade"], v["mask"],
-                                                               tuple(v.get("keep", (1, 1))))
+                                                               tuple(v.get("keep", (1, 1))), tuple(v.get("names", ())))
                                         for key, v in spec.items()})
     return hit[1]
 

@@ -40,11 +40,46 @@ MAX_ISSUES = 100_000
 _CASTS = {"integer": pa.int64(), "decimal": pa.float64(), "boolean": pa.bool_()}
 
 
-def _columns(resource: Resource) -> list[quality.Column]:
+IDENTIFIERS = ("citizen_id", "uscc")  # the identifiers checked by check digit (A3)
+
+
+def _identifiers(resource: Resource, table: pa.Table | None) -> dict[str, str]:
+    """Which columns hold citizen IDs or USCCs, whether or not their items say so (A3): by the item's
+    sensitivity, by what the item is called (the type's key, label or other names in the rulebook), or by
+    the batch itself: a sample's values mostly of the identifier's shape (grading.discovery.min_share), right
+    check digit or not."""
+    from foundation.identifiers import SHAPES, citizen_id_problem, uscc_problem
+    from grading.scheme import sensitivity_types
+
+    valid = {"citizen_id": lambda v: citizen_id_problem(v) is None, "uscc": lambda v: uscc_problem(v) is None}
+
+    types = {key: t for key, t in sensitivity_types().items() if key in IDENTIFIERS}
+    found = {}
+    for item in resource.items.all():
+        if item.sensitivity in IDENTIFIERS:
+            found[item.column] = item.sensitivity
+        elif kind := next((key for key, t in types.items() if t.named(item.name, item.column)), None):
+            found[item.column] = kind
+    if table is not None:
+        sample = min(table.num_rows, int(rulebook.value("grading.discovery.sample_rows")))
+        share, least_valid = float(rulebook.value("grading.discovery.min_share")), float(rulebook.value("quality.identifier_min_valid"))
+        for column in (c for c in table.column_names if c not in found and sample):
+            values = [str(v).strip() for v in table.column(column).slice(0, sample).to_pylist() if v not in (None, "")]
+            for kind in IDENTIFIERS:
+                shaped = [v for v in values if SHAPES[kind].match(v)]
+                # of the identifier's shape, and enough of them right that it is not another number of that length
+                if values and len(shaped) / len(values) >= share and sum(map(valid[kind], shaped)) / len(shaped) >= least_valid:
+                    found[column] = kind
+                    break
+    return found
+
+
+def _columns(resource: Resource, table: pa.Table | None = None) -> list[quality.Column]:
+    identifiers = _identifiers(resource, table)
     return [
         quality.Column(
             column=i.column, data_type=i.data_type, required=i.required or i.is_key, is_key=i.is_key,
-            identifier=i.sensitivity if i.sensitivity in ("citizen_id", "uscc") else "",
+            identifier=identifiers.get(i.column, ""),
         )
         for i in resource.items.order_by("position")
     ]
@@ -203,7 +238,7 @@ def ingest_table(actor: Actor, resource: Resource, table: pa.Table, *, channel: 
     if table.num_rows == 0:
         return _refuse(actor, batch, "批次没有数据行")
     step("checking")
-    columns = _columns(resource)
+    columns = _columns(resource, table)
     table = _normalised(table, columns)
     keys = [c.column for c in columns if c.is_key]
     with ThreadPoolExecutor(settings.GONGSHU_INGEST_THREADS) as pool:
