@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 from catalog import selectors as catalog_selectors
 from core.auth import TokenAuth
 from foundation.errors import ValidationFailed
+from workflow.api import CaseOut
 
 from . import query, readers, selectors, services
 
@@ -82,6 +83,31 @@ def list_batches(request, resource_id: int):
 @router.get("/batches/{batch_id}", response=BatchDetail)
 def get_batch(request, batch_id: int):
     return selectors.access_batch(request.actor, batch_id)
+
+
+class AssignIn(Schema):
+    comment: str = Field("", description="what the provider is to verify (the checks' rules when empty)")
+
+
+class ProblemIn(Schema):
+    column: str = Field(description="the data item (column) the problem is in")
+    message: str = Field(description="what is wrong, and in which record")
+    value: str = Field("", description="the value found")
+
+
+@router.post("/batches/{batch_id}/assign", response={201: CaseOut})
+def assign_problem_data(request, batch_id: int, payload: AssignIn):
+    """A3: the problem rows the checks kept out of a batch go to its provider as one case, due within the
+    rulebook's deadline (the bureau over the provider, or its service centre)."""
+    batch = selectors.access_batch(request.actor, batch_id)
+    return Status(201, services.assign_problem_data(request.actor, batch, comment=payload.comment))
+
+
+@router.post("/{resource_id}/problems", response={201: CaseOut})
+def report_problem_data(request, resource_id: int, payload: ProblemIn):
+    """A3: a problem found outside the checks (cross-verification, a report) assigned to the provider."""
+    resource = catalog_selectors.access_resource(request.actor, resource_id)
+    return Status(201, services.report_problem_data(request.actor, resource, **payload.dict()))
 
 
 class QueryIn(Schema):

@@ -26,6 +26,15 @@ def resource_data(request, resource_id: int):
     actor = actor_of(request)
     resource = catalog_selectors.access_resource(actor, resource_id)
     selectors.access_data(actor, resource)
+    if request.method == "POST" and request.POST.get("action") == "report":
+        try:
+            case = services.report_problem_data(actor, resource, column=request.POST.get("column", ""),
+                                                message=request.POST.get("message", ""), value=request.POST.get("value", ""))
+        except GongshuError as exc:
+            messages.error(request, exc.message)
+            return redirect("warehouse:resource", resource_id=resource.pk)
+        messages.success(request, _("已分派提供部门核实更正，办理期限至 %(due)s") % {"due": case.due_on})
+        return redirect("workflow:detail", number=case.number)
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
@@ -43,6 +52,8 @@ def resource_data(request, resource_id: int):
         "resource": resource, "batches": selectors.batches(actor, resource)[:50],
         "snapshots": resource.snapshots.order_by("-version"),
         "can_upload": permissions.can(actor, "warehouse.ingest", organisation=resource.provider),
+        "can_report": resource.provider_id != actor.organisation.pk
+        and permissions.can(actor, "warehouse.assign_problem_data", organisation=resource.provider),
     })
 
 
@@ -67,10 +78,23 @@ def upload_template(request, resource_id: int, fmt: str):
 
 @login_required
 def batch_detail(request, batch_id: int):
+    """A batch: its progress, its problem data, and for the bureau over the provider (or its service centre)
+    the assignment of the problem rows to the provider (A3)."""
     actor = actor_of(request)
     batch = selectors.access_batch(actor, batch_id)
-    return render(request, "warehouse/batch.html", {"batch": batch, "issues": batch.issues.all()[:500],
-                                                     "issue_count": batch.issues.count()})
+    if request.method == "POST":
+        try:
+            case = services.assign_problem_data(actor, batch, comment=request.POST.get("comment", ""))
+        except GongshuError as exc:
+            messages.error(request, exc.message)
+            return redirect("warehouse:batch", batch_id=batch.pk)
+        messages.success(request, _("已分派提供部门核实更正，办理期限至 %(due)s") % {"due": case.due_on})
+        return redirect("workflow:detail", number=case.number)
+    return render(request, "warehouse/batch.html", {
+        "batch": batch, "issues": batch.issues.all()[:500], "issue_count": batch.issues.count(),
+        "can_assign": batch.issues.filter(status="open").exists() and batch.provider_id != actor.organisation.pk
+        and permissions.can(actor, "warehouse.assign_problem_data", organisation=batch.provider),
+    })
 
 
 @login_required

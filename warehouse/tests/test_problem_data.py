@@ -111,3 +111,40 @@ def test_a_problem_found_by_cross_verification_is_kept_and_assigned_alone_A3(cit
     transition(city.actor("centre"), case, "accept")
     assert QualityIssue.objects.get(pk=issue.pk).status == "corrected"
     assert set(batch.issues.exclude(pk=issue.pk).values_list("status", flat=True)) == {"open"}  # the checks' rows wait
+
+
+def test_problem_data_is_assigned_from_the_batch_page_and_the_api_A3(city, batch, sign_in, client):
+    """The bureau assigns a batch's problem rows from its page (landing on the case) or by the API (201 with
+    the case); a second assignment is a conflict; the provider itself sees no assign form."""
+    from core.services import issue_token
+
+    page = sign_in("officer").get(f"/data/batches/{batch.pk}/").content.decode()
+    assert 'id="assign"' not in page  # the provider does not assign to itself
+    client.logout()
+    bureau = sign_in("bureau")
+    assert 'id="assign"' in bureau.get(f"/data/batches/{batch.pk}/").content.decode()
+    response = bureau.post(f"/data/batches/{batch.pk}/", {"comment": "请核实校验码"})
+    case = Case.objects.get(case_type="problem_data", subject_id=str(batch.pk))
+    assert response.status_code == 302 and response["Location"] == f"/cases/{case.number}/"
+    assert case.assignee == city.police and case.due_on is not None
+    token = issue_token(city.actor("bureau"), name="t", scopes=["read", "write"])[1]
+    again = client.post(f"/api/v1/data/batches/{batch.pk}/assign", {}, content_type="application/json",
+                        HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert again.status_code == 409 and again.json()["code"] == "already_assigned"
+
+
+def test_a_problem_found_outside_the_checks_is_reported_by_the_api_A3(city, household, batch, client):
+    from core.services import issue_token
+
+    token = issue_token(city.actor("centre"), name="t", scopes=["read", "write"])[1]
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    response = client.post(f"/api/v1/data/{household.pk}/problems", {"column": "address", "message": "比对发现地址与不动产登记不一致",
+                           "value": "幸福路1号"}, content_type="application/json", **headers)
+    assert response.status_code == 201 and response.json()["case_type"] == "problem_data"
+    bad = client.post(f"/api/v1/data/{household.pk}/problems", {"column": "nope", "message": ""},
+                      content_type="application/json", **headers)
+    assert bad.status_code == 422 and bad.json()["field"] in ("column", "message")
+    officer = issue_token(city.actor("officer"), name="t", scopes=["read", "write"])[1]
+    own = client.post(f"/api/v1/data/{household.pk}/problems", {"column": "address", "message": "x"},
+                      content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {officer}")
+    assert own.status_code in (403, 409)
