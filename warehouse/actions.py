@@ -13,6 +13,7 @@ declare({
     "warehouse.encrypt_snapshot": "加密数据快照",
     "warehouse.assign_issue": "指定问题数据更正人",
     "warehouse.assign_problem_data": "问题数据分派提供部门核实更正",
+    "warehouse.request_governance": "提出数据治理需求",
     "warehouse.report_problem_data": "登记并分派发现的问题数据",
     "warehouse.resolve_problem_data": "问题数据已核实更正",
     "warehouse.collect_garbage": "清理无主数据文件",

@@ -110,6 +110,21 @@ def report_problem_data(request, resource_id: int, payload: ProblemIn):
     return Status(201, services.report_problem_data(request.actor, resource, **payload.dict()))
 
 
+class GovernanceIn(Schema):
+    subject: str = Field(description="what is to be governed")
+    detail: str = Field(description="the problem and what is asked of the bureau")
+    resources: list[int] = Field([], description="the catalog entries concerned: the agency's own or published ones")
+
+
+@router.post("/governance-requests", response={201: CaseOut})
+def request_governance(request, payload: GovernanceIn):
+    """SYS Art. 17(3): a data-governance request to the data bureau of the agency's level; answered within the
+    rulebook's deadline (governance.answer)."""
+    resources = [catalog_selectors.access_resource(request.actor, pk) for pk in payload.resources]
+    made = services.request_governance(request.actor, subject=payload.subject, detail=payload.detail, resources=resources)
+    return Status(201, made.case)
+
+
 class QueryIn(Schema):
     purpose: str = Field(description="the scenario this use serves; logged (SYS Art. 20)")
     sql: str | None = Field(None, description="a SELECT over the table `data`")

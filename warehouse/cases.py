@@ -5,6 +5,10 @@ extracted; the bureau of its region approves it, or refuses it with its reasons,
 deadline (a platform default: SYS is silent on it). Only an approved source is ever read; the bureau may
 later suspend it (``services.suspend_source_database``).
 
+A data-governance request (SYS Art. 17(3)): an agency asks the bureau of its level to govern data with it;
+the bureau takes it into its planned governance work (saying how and when), or declines with its reasons,
+within the rulebook's deadline; the agency may withdraw while it waits.
+
 Problem data (A3): problem rows found by the quality checks of a batch, or a problem reported in a
 resource's data, are assigned by the bureau or the service centre to the providing agency, which verifies
 and corrects them within the rulebook's deadline and reports what it did; the assigner accepts the report
@@ -58,6 +62,26 @@ PROBLEM_DATA = register(
             Transition("report", "报送核实更正结果", ("fixing",), "reviewing", PROVIDER, "provider", needs_comment=True),
             Transition("accept", "确认已处理", ("reviewing",), "resolved", ASSIGNER, "assigner"),
             Transition("return", "退回重新处理", ("reviewing",), "fixing", ASSIGNER, "assigner", needs_comment=True),
+        ],
+    )
+)
+
+
+GOVERNANCE_REQUEST = register(
+    CaseType(
+        name="governance_request",
+        label="数据治理需求",
+        prefix="ZL",
+        states=[
+            State("bureau_review", "主管部门研究", party="bureau", deadline="governance.answer"),
+            State("planned", "纳入统筹治理", final=True),  # the answer says how and when
+            State("declined", "暂不开展", final=True),
+            State("withdrawn", "已撤回", final=True),
+        ],
+        transitions=[
+            Transition("plan", "纳入统筹治理", ("bureau_review",), "planned", BUREAU, "bureau", needs_comment=True),
+            Transition("decline", "暂不开展", ("bureau_review",), "declined", BUREAU, "bureau", needs_comment=True),
+            Transition("withdraw", "撤回需求", ("bureau_review",), "withdrawn", PROVIDER, "applicant"),
         ],
     )
 )

@@ -250,3 +250,23 @@ class Provenance(models.Model):
 
     class Meta:
         ordering = ["snapshot", "column"]
+
+
+class GovernanceRequest(BaseModel):
+    """A data-governance request (SYS Art. 17(3)): an agency asks its level's data bureau to govern data with
+    it (duplicates, gaps, inconsistencies across agencies); the bureau plans the work, or declines with its
+    reasons, and reports it done."""
+
+    applicant = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="governance_requests",
+                                  verbose_name=_("申请部门"))
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField(_("治理事项"), max_length=200)
+    detail = models.TextField(_("问题与需求"))
+    resources = models.ManyToManyField(Resource, blank=True, related_name="governance_requests", verbose_name=_("涉及目录"))
+    case = models.OneToOneField("workflow.Case", null=True, on_delete=models.PROTECT, related_name="governance_request")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject

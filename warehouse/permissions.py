@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, str] = {
     # problem reported by cross-verification (assign_problem_data, report_problem_data; SYS Art. 28(1), 10(3))
     "warehouse.assign_problem_data": REGION,
     "warehouse.view_usage": REGION,  # the usage log of a region (A6)
+    "warehouse.request_governance": OWN,  # an agency's data-governance request to its bureau (SYS Art. 17(3))
 }
 
 # the platform's scheduled work, each job's service (any provider's): extractions due (A1), the base databases
@@ -37,7 +38,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.BUREAU_ADMIN: KEEPING_SOURCES | OVERSEEING | {"warehouse.assign_problem_data", "warehouse.view_usage"},
     Role.SERVICE_CENTRE_STAFF: DELIVERING | OVERSEEING | {"warehouse.register_source_database",
                                                           "warehouse.assign_problem_data"},
-    Role.DATA_OFFICER: DELIVERING | {"warehouse.register_source_database"},
+    Role.DATA_OFFICER: DELIVERING | {"warehouse.register_source_database", "warehouse.request_governance"},
     Role.AGENCY_STAFF: DELIVERING,
     Role.SUPERVISOR: OVERSEEING | {"warehouse.view_usage"},
     # not a person's role: a registered front-end machine of an agency (A1, 前置机)

@@ -132,3 +132,15 @@ def extraction_sources(actor: Actor, resource: Resource) -> QuerySet:
 
     access_data(actor, resource)
     return ExtractionSource.objects.filter(resource=resource).select_related("source_database")
+
+
+def governance_requests(actor: Actor) -> QuerySet:
+    """SYS Art. 17(3): an agency's own data-governance requests; for the bureau, those of its region."""
+    from .models import GovernanceRequest
+
+    qs = GovernanceRequest.objects.select_related("applicant", "case").prefetch_related("resources")
+    if actor.is_system:
+        return qs
+    if permissions.can(actor, "warehouse.view_data"):
+        return catalog_selectors.in_region(actor, qs, "applicant")
+    return qs.filter(applicant=actor.organisation)

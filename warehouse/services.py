@@ -33,7 +33,7 @@ from core.actor import act_as
 from foundation.errors import Conflict, GongshuError, NotFound, ValidationFailed
 
 from . import quality, readers, storage, usage
-from .models import Batch, QualityIssue, Snapshot
+from .models import Batch, GovernanceRequest, QualityIssue, Snapshot
 
 logger = logging.getLogger(__name__)
 MAX_ISSUES = 100_000
@@ -481,6 +481,39 @@ def report_problem_data(actor: Actor, resource: Resource, *, column: str, messag
     record(actor, "warehouse.report_problem_data", issue, after={"case": case.number, "resource": resource.code,
                                                                 "column": column, "provider": resource.provider_id})
     return case
+
+
+@service
+def request_governance(actor: Actor, *, subject: str, detail: str, resources: Iterable[Resource] = ()) -> GovernanceRequest:
+    """SYS Art. 17(3): an agency asks the data bureau of its level to govern data with it (duplicates, gaps,
+    inconsistencies across agencies); the bureau answers within the rulebook's deadline. The entries it
+    names are its own or published ones."""
+    from core.selectors import bureau_for
+    from foundation.errors import refuse_if
+    from workflow.services import open_case
+
+    permissions.require(actor, "warehouse.request_governance", organisation=actor.organisation)
+    resources = list(resources)
+    errors: dict[str, list[str]] = {}
+    if not (subject or "").strip():
+        errors.setdefault("subject", []).append("请填写治理事项")
+    if not (detail or "").strip():
+        errors.setdefault("detail", []).append("请说明问题与需求")
+    if any(r.provider_id != actor.organisation.pk and r.published_version is None for r in resources):
+        errors.setdefault("resources", []).append("只能列出本单位的目录或已发布的目录")
+    refuse_if(errors)
+    bureau = bureau_for(actor.organisation.region)
+    if bureau is None:
+        raise Conflict("本级没有公共数据主管部门", code="no_bureau")
+    request = GovernanceRequest.objects.create(applicant=actor.organisation, requested_by=actor.user,
+                                               subject=subject.strip()[:200], detail=detail.strip())
+    request.resources.set(resources)
+    request.case = open_case(actor, case_type="governance_request", subject=request, title=f"数据治理需求：{request.subject}",
+                             parties={"bureau": bureau}, initial="bureau_review", label="提出治理需求")
+    request.save(update_fields=["case", "updated_at"])
+    record(actor, "warehouse.request_governance", request, after={"subject": request.subject, "case": request.case.number,
+                                                                   "resources": [r.code for r in resources]})
+    return request
 
 
 def resolve_problem_data(actor: Actor, case) -> int:

@@ -116,3 +116,26 @@ def usage(request):
     """A6: usage logs, per agency."""
     actor = actor_of(request)
     return render(request, "warehouse/usage.html", {"logs": selectors.usage_logs(actor)[:300]})
+
+
+@login_required
+def governance(request):
+    """SYS Art. 17(3): data-governance requests to the bureau — an agency's own, the bureau's region's."""
+    actor = actor_of(request)
+    may_request = permissions.can(actor, "warehouse.request_governance", organisation=actor.organisation)
+    choices = catalog_selectors.restrict(actor).filter(published_version__isnull=False).order_by("code")
+    if request.method == "POST":
+        picked = [int(pk) for pk in request.POST.getlist("resources") if pk.isdigit()]
+        try:
+            made = services.request_governance(actor, subject=request.POST.get("subject", ""),
+                                               detail=request.POST.get("detail", ""),
+                                               resources=choices.filter(pk__in=picked))
+        except GongshuError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已报主管部门，答复期限至 %(due)s") % {"due": made.case.due_on})
+            return redirect("workflow:detail", number=made.case.number)
+    return render(request, "warehouse/governance.html", {
+        "requests": selectors.governance_requests(actor)[:200], "may_request": may_request,
+        "choices": catalog_selectors.in_region(actor, choices, "provider") if may_request else [],
+    })

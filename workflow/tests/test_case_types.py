@@ -133,6 +133,12 @@ def _revocation(city):
     return services.revoke_grant(city.actor("officer"), _grant(city), reason="申请单位职责调整").case
 
 
+def _governance(city):
+    from warehouse.services import request_governance
+
+    return request_governance(city.actor("cdo_civil_affairs"), subject="住址口径不一致", detail="请统筹治理").case
+
+
 OPENERS = {
     "revocation": lambda city, **_: _revocation(city),
     "share_request": lambda city, **_: _share_request(city).case,
@@ -147,6 +153,7 @@ OPENERS = {
     "source_database_review": lambda city, tmp_path, settings: _source_database_review(city, tmp_path, settings),
     "problem_data": lambda city, **_: _problem_data(city),
     "information_system_project": lambda city, **_: _project(city),
+    "governance_request": lambda city, **_: _governance(city),
 }
 
 
