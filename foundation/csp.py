@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import sysconfig
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,8 +33,10 @@ def _hash(text: str) -> str:
 def template_files() -> list[Path]:
     """Our templates: the project's directories and each of our apps' (not Django's or third parties')."""
     root = Path(settings.BASE_DIR).resolve()
+    installed = Path(sysconfig.get_paths()["purelib"]).resolve()  # a virtualenv may live inside the project
     dirs = [Path(d) for engine in settings.TEMPLATES for d in engine.get("DIRS", [])]
-    dirs += [Path(app.path) / "templates" for app in apps.get_app_configs() if Path(app.path).resolve().is_relative_to(root)]
+    dirs += [Path(app.path) / "templates" for app in apps.get_app_configs()
+             if Path(app.path).resolve().is_relative_to(root) and not Path(app.path).resolve().is_relative_to(installed)]
     return sorted(p for d in dirs if d.is_dir() for p in d.rglob("*.html"))
 
 

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # the API docs page from its own static files, not a CDN (blank offline otherwise)
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
