@@ -81,14 +81,34 @@ def csv_bytes(rows: Iterable[Iterable]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+XLSX_WIDEST = 60  # characters: a column is as wide as its widest cell, up to this
+
+
+def _display_width(value) -> int:
+    """How many character widths a cell takes: a CJK character two, others one."""
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
 def xlsx_bytes(rows: Iterable[Iterable], *, sheet: str = "Sheet1") -> bytes:
-    """A write-only workbook of one sheet: text is always a text cell (openpyxl would otherwise store a
-    string starting with ``=`` as a formula)."""
+    """A write-only workbook of one sheet, its first row the header: frozen, and each column as wide as its
+    widest cell (CJK counted double, up to XLSX_WIDEST). Text is always a text cell (openpyxl would otherwise
+    store a string starting with ``=`` as a formula)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
+    rows = [list(row) for row in rows]
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet)
+    widths: dict[int, int] = {}
+    for row in rows:
+        for index, value in enumerate(row):
+            widths[index] = max(widths.get(index, 0), _display_width(value))
+    for index, width in widths.items():  # set before the first row: a write-only sheet writes them first
+        worksheet.column_dimensions[get_column_letter(index + 1)].width = min(XLSX_WIDEST, width + 2)
+    if rows:
+        worksheet.freeze_panes = "A2"
 
     def cell(value):
         if not isinstance(value, str):

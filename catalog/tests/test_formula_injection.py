@@ -155,3 +155,17 @@ def test_a_grant_file_delivery_neutralises_formulas_and_keeps_numbers_S4(client,
     _assert_neutralised([row[1] for row in delivered[1:]])
     capitals = {row[2] for row in delivered[1:]}
     assert "-12.5" in capitals and not any(c.startswith("'") for c in capitals)  # numbers untouched
+
+
+def test_a_workbook_has_a_frozen_header_and_columns_as_wide_as_their_cells():
+    """Issue 14 item 6: the exports open readable: the header row stays in view, and each column is as wide
+    as its widest cell (a Chinese character counts double), up to a limit."""
+    import io
+
+    from openpyxl import load_workbook
+
+    body = textfiles.xlsx_bytes([["名称", "说明"], ["户籍人口基本信息", "x" * 200], ["ab", "cd"]], sheet="目录")
+    sheet = load_workbook(io.BytesIO(body))["目录"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["A"].width == len("户籍人口基本信息") * 2 + 2
+    assert sheet.column_dimensions["B"].width == textfiles.XLSX_WIDEST
