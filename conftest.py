@@ -74,17 +74,10 @@ def _default_language():
 @pytest.fixture
 def sign_in(client, city):
     """``sign_in("bureau")``: the test client signed in as that demo user, past the TOTP step for admins."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from gongshu.testing import signed_in
 
     def sign_in(username):
-        user = city.user(username)
-        client.force_login(user)
-        device = TOTPDevice.objects.filter(user=user).first()
-        if device:
-            session = client.session
-            session["otp_device_id"] = device.persistent_id
-            session.save()
-        return client
+        return signed_in(client, city.user(username))
 
     return sign_in
 

@@ -104,3 +104,33 @@ def check_permission_matrix(city, act: Callable, cases: Iterable[Case], *, servi
     action = _service_action(service or act)
     failures = [f"{case}: {problem}" for case in cases if (problem := _run(city, act, case, action)) is not None]
     assert not failures, "permission matrix:\n" + "\n".join(failures)
+
+
+def signed_in(client, user):
+    """``client`` signed in as ``user``, past the TOTP step for administrators (their device marked verified
+    in the session, as a sign-in with a code would)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user).first()
+    if device:
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session.save()
+    return client
+
+
+def rulebook_with(settings, tmp_path, **rules) -> "Path":
+    """The city's rulebook with ``rules`` added or replaced (key -> spec dict), in force for this test."""
+    from pathlib import Path
+
+    import yaml
+
+    from foundation import rulebook
+
+    data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
+    data["rules"].update(rules)
+    path = Path(tmp_path) / "rulebook.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings.GONGSHU_RULEBOOK = str(path)
+    return path

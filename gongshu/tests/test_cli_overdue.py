@@ -6,7 +6,6 @@ import re
 import zoneinfo
 
 import pytest
-import yaml
 from click.testing import CliRunner
 from django.conf import settings as django_settings
 from django.utils import timezone
@@ -14,25 +13,21 @@ from django.utils import timezone
 from catalog.services import draft_resource, submit_resource
 from catalog.tests.factories import entry_fields, entry_items
 from core.models import Role
-from foundation import rulebook
 from gongshu.cli import main
+from gongshu.testing import rulebook_with
 from workflow import engine
 from workflow.engine import CaseType, State, Transition
 from workflow.models import Case
 from workflow.services import open_case
 
 pytestmark = pytest.mark.django_db
+DRILL_RULE = {"value": 2, "unit": "hours", "article": "演练规则第1条", "text": "2小时内报告", "origin": "platform_default"}
 
 
 @pytest.fixture
 def hour_case_type(settings, tmp_path, monkeypatch):
     """The city's rulebook plus a 2-hour rule, and a case type whose step is due within it (this test only)."""
-    data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
-    data["rules"]["drill.report"] = {"value": 2, "unit": "hours", "article": "演练规则第1条", "text": "2小时内报告",
-                                   "origin": "platform_default"}
-    path = tmp_path / "drill.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    settings.GONGSHU_RULEBOOK = str(path)
+    path = rulebook_with(settings, tmp_path, **{"drill.report": DRILL_RULE})
     ctype = CaseType("incident_drill", "事件报告演练", "YL", [
         State("reporting", "主管部门接报", party="bureau", deadline="drill.report"),
         State("closed", "已办结", final=True),

@@ -321,16 +321,9 @@ def test_the_proof_api_shows_the_other_city_s_event_without_its_content_SEC1(cli
 
 def _sign_in_daqing(client, daqing, username="bureau"):
     """The test client signed in as a 大庆 user, past the TOTP step for admins (as conftest's ``sign_in``)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from gongshu.testing import signed_in
 
-    user = daqing.city.user(username)
-    client.force_login(user)
-    device = TOTPDevice.objects.filter(user=user).first()
-    if device:
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-    return client
+    return signed_in(client, daqing.city.user(username))
 
 
 def test_daqing_s_bureau_sees_no_demo_draft_case_batch_or_grant_by_its_address_P2(client, city, daqing):

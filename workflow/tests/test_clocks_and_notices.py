@@ -5,7 +5,6 @@ detection right for both; hooks named by dotted path; every final state tells th
 import datetime as dt
 
 import pytest
-import yaml
 from click.testing import CliRunner
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -15,6 +14,7 @@ from catalog.tests.factories import entry_fields, entry_items
 from core.models import Notification, Role
 from core.workdays import add_workdays
 from foundation import rulebook
+from gongshu.testing import rulebook_with
 from foundation.actor import system_actor
 from gongshu.cli import main
 from workflow import engine, selectors
@@ -24,17 +24,13 @@ from workflow.services import open_case, raise_overdue_cases, transition
 
 pytestmark = pytest.mark.django_db
 BUREAU = frozenset({Role.BUREAU_ADMIN})
+DRILL_RULE = {"value": 2, "unit": "hours", "article": "演练规则第1条", "text": "2小时内报告", "origin": "platform_default"}
 
 
 @pytest.fixture
 def hour_rules(settings, tmp_path):
     """The small_city's rulebook plus a 2-hour rule (a stand-in for the security chapter's report deadlines)."""
-    data = yaml.safe_load((rulebook.RULEBOOK_DIR / "shuangyashan.yaml").read_text(encoding="utf-8"))
-    data["rules"]["drill.report"] = {"value": 2, "unit": "hours", "article": "演练规则第1条", "text": "2小时内报告",
-                                   "origin": "platform_default"}
-    path = tmp_path / "drill.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    settings.GONGSHU_RULEBOOK = str(path)
+    path = rulebook_with(settings, tmp_path, **{"drill.report": DRILL_RULE})
     return path
 
 
