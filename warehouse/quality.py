@@ -29,6 +29,12 @@ MESSAGES = {
     CONSISTENCY: "与公民身份号码不一致",
 }
 
+# each rule's short name, as the batch page and the error report show it (the code stays in the data)
+RULE_LABELS = {
+    MISSING: "必填", TYPE: "格式", CHECK_DIGIT: "校验位", BIRTH_DATE: "出生日期", UNIQUE: "主键唯一",
+    CONSISTENCY: "一致性", "reported": "比对发现",
+}
+
 _PATTERNS = {
     "integer": r"^[+-]?\d+$",
     "decimal": r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$",

@@ -76,6 +76,17 @@ def upload_template(request, resource_id: int, fmt: str):
     return response
 
 
+def _labelled(batch, issues):
+    """Problem rows with their item's name and their rule's name, not the column and the rule's code."""
+    from .quality import RULE_LABELS
+
+    names = {item.column: item.name for item in batch.resource.items.all()}
+    issues = list(issues)
+    for issue in issues:
+        issue.item_name, issue.rule_label = names.get(issue.column, issue.column), RULE_LABELS.get(issue.rule, issue.rule)
+    return issues
+
+
 @login_required
 def batch_detail(request, batch_id: int):
     """A batch: its progress, its problem data, and for the bureau over the provider (or its service centre)
@@ -91,7 +102,7 @@ def batch_detail(request, batch_id: int):
         messages.success(request, _("已分派提供部门核实更正，办理期限至 %(due)s") % {"due": case.due_on})
         return redirect("workflow:detail", number=case.number)
     return render(request, "warehouse/batch.html", {
-        "batch": batch, "issues": batch.issues.all()[:500], "issue_count": batch.issues.count(),
+        "batch": batch, "issues": _labelled(batch, batch.issues.all()[:500]), "issue_count": batch.issues.count(),
         "can_assign": batch.issues.filter(status="open").exists() and batch.provider_id != actor.organisation.pk
         and permissions.can(actor, "warehouse.assign_problem_data", organisation=batch.provider),
     })
@@ -103,8 +114,9 @@ def batch_report(request, batch_id: int):
     provider's own bad input: formula-like text is neutralised)."""
     actor = actor_of(request)
     batch = selectors.access_batch(actor, batch_id)
-    rows = [["行号", "数据项", "值", "规则", "说明", "状态"]] + [
-        [i.row, i.column, i.value, i.rule, i.message, i.get_status_display()] for i in batch.issues.all()
+    rows = [["行号", "数据项", "字段名", "值", "规则", "说明", "状态"]] + [
+        [i.row, i.item_name, i.column, i.value, i.rule_label, i.message, i.get_status_display()]
+        for i in _labelled(batch, batch.issues.all())
     ]
     response = HttpResponse(textfiles.csv_bytes(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f"attachment; filename=batch-{batch.pk}-errors.csv"

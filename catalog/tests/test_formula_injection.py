@@ -123,8 +123,8 @@ def test_the_batch_error_report_neutralises_the_providers_bad_values_A3(client, 
     assert batch.status == "refused" and batch.issues.filter(column="birth_date").count() >= len(HOSTILE)
     client.force_login(city.user("officer"))
     report = _csv(client.get(f"/data/batches/{batch.pk}/report.csv").content)
-    assert report[0] == ["行号", "数据项", "值", "规则", "说明", "状态"]
-    _assert_neutralised([row[2] for row in report[1:]])
+    assert report[0] == ["行号", "数据项", "字段名", "值", "规则", "说明", "状态"]
+    _assert_neutralised([row[3] for row in report[1:]])
     assert all(row[0].isdigit() for row in report[1:])  # row numbers untouched
 
 

@@ -159,7 +159,8 @@ def test_upload_page_queues_the_file_the_worker_publishes_it_and_the_page_shows_
     assert batch.status == "published" and batch.submitted_by.username == "officer" and batch.stage == "publishing"
     assert not (services.uploads_root() / batch.upload).exists()  # the upload is not kept beside the snapshot
     page = client.get(response["Location"])
-    assert "已发布" in page.content.decode() and "check_digit" in page.content.decode()
+    assert "已发布" in page.content.decode() and "<td>校验位</td>" in page.content.decode()
+    assert "check_digit" not in page.content.decode()  # the rule by its name, not its code (issue 14 item 6)
     assert 'http-equiv="refresh"' not in page.content.decode()
     report = client.get(response["Location"] + "report.csv")
     assert report.content.startswith(b"\xef\xbb\xbf") and "行号" in report.content.decode("utf-8-sig")
