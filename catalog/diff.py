@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import Resource
+from .models import DataItem, Resource
 
 FIELD_LABELS = {f.name: str(f.verbose_name) for f in Resource._meta.get_fields() if hasattr(f, "verbose_name")}
 FIELD_LABELS["provider"] = "数据资源提供方"
@@ -31,17 +31,29 @@ class ItemChange:
     changes: list[Change]
 
 
-def _show(value):
+def _choices(model) -> dict[str, dict]:
+    return {f.name: {str(k): str(v) for k, v in f.flatchoices} for f in model._meta.concrete_fields if f.choices}
+
+
+FIELD_CHOICES = _choices(Resource) | {"share_methods": {str(k): str(v) for k, v in Resource.ShareMethod.choices}}
+ITEM_CHOICES = _choices(DataItem)
+
+
+def _show(value, choices: dict | None = None):
+    """A stored value as a reader knows it: a choice by its label, a reference by its name."""
+    choices = choices or {}
     if isinstance(value, dict):
         return value.get("name") or value.get("code") or ""
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return "" if value is None else value
+        return "、".join(choices.get(str(v), str(v)) for v in value)
+    if value is None:
+        return ""
+    return choices.get(str(value), value) if isinstance(value, str) else value
 
 
 def compare(old: dict, new: dict) -> tuple[list[Change], list[ItemChange]]:
     fields = [
-        Change(key, FIELD_LABELS.get(key, key), _show(old.get(key)), _show(new.get(key)))
+        Change(key, FIELD_LABELS.get(key, key), _show(old.get(key), FIELD_CHOICES.get(key)), _show(new.get(key), FIELD_CHOICES.get(key)))
         for key in dict.fromkeys(list(old) + list(new))
         if key != "items" and _show(old.get(key)) != _show(new.get(key))
     ]
@@ -55,7 +67,8 @@ def compare(old: dict, new: dict) -> tuple[list[Change], list[ItemChange]]:
         elif b is None:
             items.append(ItemChange(column, a["name"], "removed", []))
         else:
-            changes = [Change(k, label, _show(a.get(k)), _show(b.get(k))) for k, label in ITEM_LABELS.items() if a.get(k) != b.get(k)]
+            changes = [Change(k, label, _show(a.get(k), ITEM_CHOICES.get(k)), _show(b.get(k), ITEM_CHOICES.get(k)))
+                       for k, label in ITEM_LABELS.items() if a.get(k) != b.get(k)]
             if changes:
                 items.append(ItemChange(column, b["name"], "changed", changes))
     return fields, items
