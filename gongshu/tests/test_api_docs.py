@@ -17,3 +17,9 @@ def test_the_api_docs_page_loads_nothing_from_another_host(client):
     for source in sources:
         if source.startswith("/static/"):
             assert finders.find(source.removeprefix("/static/")), source
+
+
+def test_every_page_states_the_time_zone_its_times_are_in(city, sign_in):
+    """Issue 14 item 6: times are shown in the city's zone, and the page says which."""
+    page = sign_in("officer").get("/").content.decode()
+    assert "时间均为 Asia/Shanghai（UTC+0800）" in page
