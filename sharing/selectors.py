@@ -155,3 +155,18 @@ def remote_requests_for(actor: Actor) -> QuerySet:
 def requests_of(organisation) -> QuerySet:
     """The share requests an organisation made (a lower instance's, forwarded here, for its peer)."""
     return ShareRequest.objects.select_related("case").filter(applicant=organisation)
+
+
+def misuse_findings(actor: Actor, *, open_only: bool = True) -> QuerySet:
+    """S7: the misuse monitor's findings on grants of the region the actor oversees (rectification cases),
+    open ones first by deadline."""
+    from .models import Rectification
+
+    if not actor.is_system and not permissions.can(actor, "sharing.view_region", organisation=actor.organisation):
+        return Rectification.objects.none()
+    qs = Rectification.objects.select_related("grant__holder", "grant__resource", "case")
+    if not actor.is_system:
+        qs = qs.filter(grant__resource__provider__region__path__startswith=actor.organisation.region.path)
+    if open_only:
+        qs = qs.filter(case__closed_at__isnull=True)
+    return qs.order_by("case__due_on", "-created_at")

@@ -10,4 +10,5 @@ urlpatterns = [
     path("corrections/", views.corrections, name="corrections"),
     path("new/<str:kind>/", views.new_case, name="new"),
     path("remote/", views.remote, name="remote"),
+    path("supervision/", views.supervision, name="supervision"),
 ]

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from catalog import selectors as catalog_selectors
 from foundation import permissions
-from foundation.errors import GongshuError
+from foundation.errors import GongshuError, PermissionDenied
 from foundation.viewkit import actor_of, date_input, submit
 
 from . import selectors, services
@@ -232,3 +232,18 @@ def remote(request):
                 pass
     return render(request, "sharing/remote.html", {"peers": peers, "requests": requests_made, "answer": answer,
                                                    "default_until": services.longest_until()})
+
+
+@login_required
+def supervision(request):
+    """The overseer's page (a supervisor, the bureau): its region's overdue cases and the misuse monitor's
+    open findings, side by side."""
+    from workflow import selectors as case_selectors
+
+    actor = actor_of(request)
+    if not permissions.can(actor, "sharing.view_region", organisation=actor.organisation):
+        raise PermissionDenied("仅主管部门和监管人员可以查看", code="forbidden")
+    overdue = list(case_selectors.overdue(case_selectors.restrict(actor))[:200])
+    for case in overdue:
+        case.remaining = case_selectors.remaining_workdays(case)
+    return render(request, "sharing/supervision.html", {"overdue": overdue, "findings": selectors.misuse_findings(actor)[:200]})
