@@ -160,7 +160,8 @@ REEVALUATION = register(
         states=[
             State("evaluating", "提供部门评估", party="provider", deadline="share.reevaluate_answer"),
             State("kept", "维持有条件共享", final=True),
-            State("relaxed", "放宽为无条件共享（另行更新目录）", final=True),
+            State("relaxed", "放宽为无条件共享（目录更新已报审）", final=True,
+                  on_enter="sharing.services.relax_from_reevaluation"),
         ],
         transitions=[
             Transition("keep", "维持", ("evaluating",), "kept", PROVIDER, "provider", needs_comment=True),

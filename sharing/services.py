@@ -545,6 +545,21 @@ def _open_reevaluation(actor: Actor, resource: Resource) -> Reevaluation:
     return evaluation
 
 
+def relax_from_reevaluation(actor: Actor, case) -> None:
+    """Hook (S1, SYS Art. 25): the provider relaxes a conditional entry on re-evaluation. Its catalog entry
+    is changed to unconditional sharing as a reviewed update (a working copy submitted for review, as any
+    update): others rely on the published entry until the update is published. An entry already under
+    review refuses the step, which then changes nothing."""
+    from catalog.services import submit_resource, update_draft
+
+    resource = case.subject.resource
+    update_draft(actor, resource, fields={
+        "share_type": Resource.ShareType.UNCONDITIONAL, "share_conditions": "",
+        "change_reason": f"有条件共享定期评估 {case.number}：放宽为无条件共享",
+    })
+    submit_resource(actor, resource)
+
+
 # --- onward provision (S7) ----------------------------------------------------------------------
 
 

@@ -132,3 +132,21 @@ def test_conditional_entries_are_put_up_for_re_evaluation_on_the_rulebooks_inter
     assert services.reevaluate_conditional_entries(today=later) == 0  # one open evaluation per entry
     transition(city.actor("officer"), evaluation.case, "keep", comment="涉及个人信息，继续按条件共享")
     assert Case.objects.get(pk=evaluation.case.pk).state == "kept"
+
+
+def test_a_re_evaluation_that_relaxes_an_entry_changes_it_by_a_reviewed_update_S1(city):
+    """Relaxing submits the entry's update to unconditional sharing for review; the published entry governs
+    until then, and after the review the entry is unconditional."""
+    from catalog.services import open_review
+
+    household = Resource.objects.get(name="户籍人口基本信息")
+    evaluation = services._open_reevaluation(services.machine_monitor(household.provider), household)
+    transition(city.actor("officer"), evaluation.case, "relax", comment="条件已不必要")
+    household.refresh_from_db()
+    assert household.share_type == "conditional"  # the published entry still governs
+    review = open_review(household)
+    assert review is not None and review.case_type == "catalog_update_review"
+    assert open_review(household).assignee == city.bureau
+    review = transition(city.actor("bureau"), review, "publish", comment="同意放宽")
+    household.refresh_from_db()
+    assert review.state == "published" and household.share_type == "unconditional"
