@@ -6,6 +6,7 @@ declare({
     "catalog.draft_resource": "起草目录",
     "catalog.update_draft": "修改目录工作稿",
     "catalog.submit_resource": "提交目录审核",
+    "catalog.record_basis_change": "登记法律依据或法定职能变化",
     "catalog.publish_version": "发布目录版本",
     "catalog.suggest_grades": "生成分类分级建议",
     "catalog.decide_suggestion": "确认或驳回分级建议",

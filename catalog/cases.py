@@ -71,6 +71,27 @@ CATALOG_UPDATE_REVIEW = register(
     )
 )
 
+# The duty to update an entry after its legal basis or statutory duties change (SYS Art. 13(1)): the
+# provider records the change and its day; the entry's update must be submitted within 10 wd of that day.
+# Submitting the update ends the duty (catalog.services.submit_resource); the provider may instead explain
+# that the entry needs no change. Past the deadline the bureau is told, as for any overdue case.
+CATALOG_UPDATE_DUTY = register(
+    CaseType(
+        name="catalog_update_duty",
+        label="目录更新义务",
+        prefix="MU",
+        states=[
+            State("updating", "提供部门更新目录", party="provider", deadline="catalog.update"),
+            State("submitted", "已报送更新", final=True),
+            State("unchanged", "目录无需更新", final=True),
+        ],
+        transitions=[
+            Transition("submitted", "报送目录更新", ("updating",), "submitted", OFFICER, "provider"),
+            Transition("unchanged", "说明无需更新", ("updating",), "unchanged", OFFICER, "provider", needs_comment=True),
+        ],
+    )
+)
+
 # An information-system project built with budget funds (C3, SYS Art. 14): the owner files the catalog the
 # project involves when it is approved, and the bureau of its level reviews the filing; before acceptance
 # the owner updates that catalog and aggregates the data, and acceptance checks both: every filed entry

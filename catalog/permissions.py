@@ -12,7 +12,7 @@ from foundation.roles import Role
 DRAFTING = {"catalog.draft_resource", "catalog.update_draft", "catalog.suggest_grades", "catalog.decide_suggestion",
             "catalog.add_demand_entry"}
 SUBMITTING = {"catalog.submit_resource", "catalog.register_project", "catalog.file_project_resources",
-              "catalog.accept_project"}
+              "catalog.accept_project", "catalog.record_basis_change"}
 # the unpublished entries, working copies and projects of a region: its reviewers and overseers
 OVERSEEING = {"catalog.view_drafts", "catalog.view_projects", "catalog.view_oversight"}
 

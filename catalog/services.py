@@ -439,6 +439,8 @@ def submit_resource(actor: Actor, resource: Resource) -> Case:
     is_update = resource.published_version is not None
     if is_update and not ResourceDraft.objects.filter(resource=resource).exists():
         raise Conflict("没有待提交的修改：已发布版本即为当前内容", code="no_changes")
+    if is_update:
+        _end_update_duty(actor, resource)
     return workflow.open_case(
         actor,
         case_type="catalog_update_review" if is_update else "catalog_review",
@@ -449,6 +451,43 @@ def submit_resource(actor: Actor, resource: Resource) -> Case:
         transition="submit",
         label="提交审核",
     )
+
+
+UPDATE_DUTY = "catalog_update_duty"
+
+
+def _end_update_duty(actor: Actor, resource: Resource) -> None:
+    """Submitting an update ends the entry's open update duty (SYS Art. 13(1)), on time or late."""
+    from workflow.selectors import case_of
+
+    duty = case_of(resource, UPDATE_DUTY, open_only=True)
+    if duty is not None:
+        workflow.transition(actor, duty, "submitted", comment="已报送目录更新审核")
+
+
+@service
+def record_basis_change(actor: Actor, resource: Resource, *, changed_on: dt.date, change: str) -> Case:
+    """SYS Art. 13(1): the provider records that the legal basis or statutory duties behind a published
+    entry changed on ``changed_on``; the update is due within catalog.update working days of that day."""
+    from workflow.selectors import case_of
+
+    permissions.require(actor, "catalog.record_basis_change", organisation=resource.provider)
+    errors: dict[str, list[str]] = {}
+    if not (change or "").strip():
+        errors.setdefault("change", []).append("请说明发生了什么变化")
+    if changed_on is None or changed_on > timezone.localdate():
+        errors.setdefault("changed_on", []).append("请填写变化发生的日期（不晚于今天）")
+    if resource.published_version is None:
+        errors.setdefault("resource", []).append("目录尚未发布：变化在编制中反映即可")
+    refuse_if(errors)
+    if case_of(resource, UPDATE_DUTY, open_only=True) is not None:
+        raise Conflict("该目录已有待完成的更新义务", code="duty_open")
+    case = workflow.open_case(actor, case_type=UPDATE_DUTY, subject=resource, title=f"目录更新义务：{resource.name}",
+                              parties=_parties(resource), initial="updating",
+                              label="登记依据变化", comment=f"{changed_on:%Y-%m-%d}：{change.strip()}", since=changed_on)
+    record(actor, "catalog.record_basis_change", resource, after={"changed_on": changed_on, "change": change.strip(),
+                                                                   "case": case.number, "due_on": case.due_on})
+    return case
 
 
 # --- hooks called by the workflow engine inside the transition's transaction -----------------

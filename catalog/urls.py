@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:resource_id>/", views.detail, name="detail"),
     path("<int:resource_id>/edit/", views.edit, name="edit"),
     path("<int:resource_id>/submit/", views.submit, name="submit"),
+    path("<int:resource_id>/basis-change/", views.record_basis_change, name="basis_change"),
     path("<int:resource_id>/compare/", views.compare, name="compare"),
     path("<int:resource_id>/discover/", views.discover, name="discover"),
 ]

@@ -71,6 +71,8 @@ def detail(request, resource_id: int):
         # staff who draft but do not submit see who does
         "submitters": services.submitters(resource) if own and status in (Resource.Status.DRAFT, Resource.Status.RETURNED)
         and not permissions.can(actor, "catalog.submit_resource") else None,
+        "can_record_change": own and resource.published_version is not None
+        and permissions.can(actor, "catalog.record_basis_change", organisation=resource.provider),
         "can_request_share": not own and resource.published_version is not None
         and resource.share_type != Resource.ShareType.NOT_SHARED and permissions.can(actor, "sharing.request_share"),
         "industry": dict(IndustryCategory.choices),
@@ -358,3 +360,22 @@ def ckan_action(request, action: str):
         packages = sorted(exports.published(selectors.restrict(actor).filter(pk__in=ids)), key=lambda p: ids[p[0].pk])
         return _ckan(request, {"count": len(ranked), "results": [exports.ckan_package(r, d, base) for r, d in packages]})
     return JsonResponse({"success": False, "error": {"__type": "Not Found Error", "message": "Action not found"}}, status=404)
+
+
+@login_required
+@require_POST
+def record_basis_change(request, resource_id: int):
+    """SYS Art. 13(1): the provider records a change of the entry's legal basis or duties; the update is due."""
+    actor = actor_of(request)
+    resource = selectors.access_resource(actor, resource_id)
+    try:
+        changed_on = dt.date.fromisoformat(request.POST.get("changed_on", ""))
+    except ValueError:
+        changed_on = None
+    try:
+        case = services.record_basis_change(actor, resource, changed_on=changed_on, change=request.POST.get("change", ""))
+    except GongshuError as exc:
+        messages.error(request, exc.message)
+        return redirect("catalog:detail", resource_id=resource.pk)
+    messages.success(request, f"已登记，目录更新应于 {case.due_on} 前报送审核")
+    return redirect("workflow:detail", number=case.number)

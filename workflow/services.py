@@ -51,14 +51,15 @@ def _tell_applicant(case: Case, state: engine.State, sent: list) -> None:
         notify(user=case.opened_by, kind="case", message=f"您提出的{message}", link=link)
 
 
-def _enter(actor: Actor, case: Case, state_name: str, *, transition: str, label: str, comment: str, from_state: str) -> CaseStep:
+def _enter(actor: Actor, case: Case, state_name: str, *, transition: str, label: str, comment: str, from_state: str,
+           since: dt.date | None = None) -> CaseStep:
     state = case.type.state(state_name)
     now = timezone.now()
     today = workdays.today()
     case.state = state_name
     case.state_entered_on = today
     case.deadline_rule = state.deadline or ""
-    case.due_on, case.due_at = _due(state.deadline, today, now)
+    case.due_on, case.due_at = _due(state.deadline, since or today, now)
     assignee_id = case.party(state.party) if state.party else None
     case.assignee_id = assignee_id
     case.overdue_raised_at = None
@@ -116,11 +117,13 @@ def open_case(
     transition: str = "open",
     label: str = "提交",
     comment: str = "",
+    since: dt.date | None = None,
 ) -> Case:
     """Open a case of the type named ``case_type`` in ``initial``, one of the states the type may be opened
     in: the one way every service opens a case, inside its own transaction. ``parties`` names the
     organisation of each party the type's states and transitions name (the applicant defaults to the
-    actor's organisation)."""
+    actor's organisation). ``since``: the day the first step's clock starts when a rule counts from an event
+    (a change of legal basis, SYS Art. 13), not from the opening."""
     ctype = engine.case_type(case_type)
     if initial not in ctype.initial:
         raise ValueError(f"{case_type}: a case is opened in {ctype.initial}, not {initial!r}")
@@ -138,7 +141,7 @@ def open_case(
     case.save()
     case.party_organisations.set({org.pk for org in parties.values()} | {actor.organisation.pk})
     case.number = f"{ctype.prefix}{case.state_entered_on:%Y%m%d}{case.pk:06d}"
-    _enter(actor, case, initial, transition=transition, label=label, comment=comment, from_state="")
+    _enter(actor, case, initial, transition=transition, label=label, comment=comment, from_state="", since=since)
     return case
 
 

@@ -78,9 +78,12 @@ SCHEDULED = {"warehouse.run_due_extractions", "warehouse.refresh_bases", "wareho
              "warehouse.purge_usage_logs", "warehouse.fail_stale_batches", "warehouse.encrypt_pending",
              "workflow.raise_overdue_cases", "sharing.expire_grants"}
 # acts added since the split, each with the roles that hold it
-NEW_ACTS = {"warehouse.request_governance": {"data_officer"}}  # SYS Art. 17(3)
-NEW_HOLDINGS = {"platform_scheduler": SCHEDULED | {"warehouse.ingest", "warehouse.view_freshness"},
-                "data_officer": {"warehouse.request_governance"}}
+NEW_ACTS = {"warehouse.request_governance": {"data_officer"},  # SYS Art. 17(3)
+            "catalog.record_basis_change": {"data_officer", "service_centre_staff"}}  # SYS Art. 13(1)
+NEW_HOLDINGS = {"platform_scheduler": SCHEDULED | {"warehouse.ingest", "warehouse.view_freshness"}}
+for _act, _roles in NEW_ACTS.items():
+    for _role in _roles:
+        NEW_HOLDINGS.setdefault(_role, set()).add(_act)
 
 
 def test_every_declared_permission_comes_from_a_former_one_P2():

@@ -139,6 +139,13 @@ def _governance(city):
     return request_governance(city.actor("cdo_civil_affairs"), subject="住址口径不一致", detail="请统筹治理").case
 
 
+def _update_duty(city):
+    from catalog.services import record_basis_change
+
+    return record_basis_change(city.actor("officer"), Resource.objects.get(name="户籍人口基本信息"),
+                               changed_on=timezone.localdate(), change="《户口登记条例》修订")
+
+
 OPENERS = {
     "revocation": lambda city, **_: _revocation(city),
     "share_request": lambda city, **_: _share_request(city).case,
@@ -154,6 +161,7 @@ OPENERS = {
     "problem_data": lambda city, **_: _problem_data(city),
     "information_system_project": lambda city, **_: _project(city),
     "governance_request": lambda city, **_: _governance(city),
+    "catalog_update_duty": lambda city, **_: _update_duty(city),
 }
 
 
