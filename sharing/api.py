@@ -13,6 +13,7 @@ from catalog import selectors as catalog_selectors
 from core.auth import TokenAuth
 from foundation import apijson
 from foundation.errors import ValidationFailed
+from workflow.api import CaseOut
 
 from . import selectors, services
 
@@ -195,6 +196,24 @@ def revoke(request, ref: str, payload: RevokeIn):
     """Ask the bureau to revoke the grant before its end (the provider, or the bureau of its region): a
     revocation case; the grant stays in force until the bureau approves it."""
     return Status(201, services.revoke_grant(request.actor, selectors.access_grant(request.actor, ref), reason=payload.reason))
+
+
+class OnwardIn(Schema):
+    recipient: int = Field(description="the third party (an organisation id)")
+    purpose: str = Field(description="what the third party uses the data for")
+    items: list[str] = Field(description="data items (columns), within the grant's")
+
+
+@router.post("/grants/{ref}/onward", response={201: CaseOut})
+def ask_onward(request, ref: str, payload: OnwardIn):
+    """S7, SYS Art. 33: the holder asks the provider's consent to provide the shared data to a third party;
+    on consent the third party gets a grant no wider than the holder's."""
+    from core.selectors import active_organisation
+
+    grant = selectors.access_grant(request.actor, ref)
+    onward = services.ask_onward(request.actor, grant, recipient=active_organisation(payload.recipient),
+                                 purpose=payload.purpose, items=payload.items)
+    return Status(201, onward.case)
 
 
 def _query_param(name: str, description: str, schema: dict, required: bool = False) -> dict:

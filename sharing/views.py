@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from catalog import selectors as catalog_selectors
+from core import selectors as core_selectors
 from foundation import permissions
 from foundation.errors import GongshuError, PermissionDenied
 from foundation.viewkit import actor_of, date_input, submit
@@ -64,6 +65,19 @@ def grant_detail(request, ref: str):
     labels = {item.column: item.name for item in items}
     keys = [item for item in items if item.is_key and item.column in grant.items]
     answer = None
+    if request.method == "POST" and request.POST.get("action") == "onward":
+        # S7: the holder asks the provider's consent to provide the data to a third party
+        from core.selectors import active_organisation
+
+        recipient = request.POST.get("recipient", "")
+        try:
+            onward = services.ask_onward(actor, grant, recipient=active_organisation(int(recipient)) if recipient.isdigit() else None,
+                                         purpose=request.POST.get("purpose", ""), items=request.POST.getlist("items"))
+        except GongshuError as exc:
+            messages.error(request, exc.message)
+            return redirect("sharing:grant", ref=ref)
+        messages.success(request, _("已报提供部门同意：%(case)s") % {"case": onward.case.number})
+        return redirect("workflow:detail", number=onward.case.number)
     if request.method == "POST" and request.POST.get("action") == "lookup":
         # S4: the holder's own lookup from the page, on the same access path as the API (checked, masked, receipted)
         column = request.POST.get("column", "")
@@ -86,6 +100,11 @@ def grant_detail(request, ref: str):
         "grant": grant, "stats": selectors.grant_statistics(grant), "answer": answer,
         "answer_header": [labels.get(c, c) for c in answer.columns] if answer else [],
         "can_look_up": holder and grant.status == "active" and grant.method == "api" and bool(keys), "keys": keys,
+        "can_ask_onward": holder and grant.status == "active" and grant.origin != "onward"
+        and permissions.can(actor, "sharing.ask_onward", organisation=actor.organisation),
+        "granted_items": [(c, labels.get(c, c)) for c in grant.items],
+        "recipients": [o for o in core_selectors.providers().filter(region__path__startswith=actor.organisation.region.path)
+                       if o.pk not in (grant.holder_id, grant.resource.provider_id)] if holder else [],
         "can_revoke": grant.status in ("active", "suspended") and not holder,
         "revocations": selectors.revocations_of(grant),
     })

@@ -82,3 +82,32 @@ def test_the_holder_looks_up_a_record_from_the_grant_page_with_a_receipt_S4(city
                                                           "purpose": "别的用途"}).content.decode()
     assert 'id="lookup-answer"' not in refused and "flash error" in refused
     assert 'id="lookup"' not in sign_in("officer").get(f"/share/grants/{grant.ref}/").content.decode()  # the provider
+
+
+def test_the_holder_asks_for_onward_provision_from_the_page_and_the_api_S7(city, sign_in, client):
+    """S7, SYS Art. 33: the form on the grant page and POST /share/grants/{ref}/onward open the provider's
+    consent case; items outside the grant are refused and nothing is opened."""
+    from core.models import Organisation
+    from core.services import issue_token
+    from sharing.models import Grant, OnwardProvision
+
+    request = _request(city, "cdo_civil_affairs", "婚姻登记核验")
+    transition(city.actor("officer"), request.case, "agree")
+    grant = Grant.objects.get(request=request)
+    health = Organisation.objects.get(name="双鸭山市卫生健康委员会")
+    page = sign_in("cdo_civil_affairs").get(f"/share/grants/{grant.ref}/").content.decode()
+    assert 'id="onward"' in page and health.name in page
+    response = sign_in("cdo_civil_affairs").post(f"/share/grants/{grant.ref}/", {
+        "action": "onward", "recipient": health.pk, "purpose": "出生一件事联办", "items": ["citizen_id"]})
+    onward = OnwardProvision.objects.get(grant=grant)
+    assert response.status_code == 302 and response["Location"] == f"/cases/{onward.case.number}/"
+    assert onward.case.assignee == city.police
+    token = issue_token(city.actor("cdo_civil_affairs"), name="t", scopes=["read", "write"])[1]
+    refused = client.post(f"/api/v1/share/grants/{grant.ref}/onward", {"recipient": health.pk, "purpose": "x", "items": ["salary"]},
+                          content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert refused.status_code == 422 and refused.json()["field"] == "items"
+    made = client.post(f"/api/v1/share/grants/{grant.ref}/onward", {"recipient": health.pk, "purpose": "另一用途",
+                       "items": ["citizen_id"]}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert made.status_code == 201 and made.json()["case_type"] == "onward_provision"
+    assert OnwardProvision.objects.filter(grant=grant).count() == 2
+    assert 'id="onward"' not in sign_in("officer").get(f"/share/grants/{grant.ref}/").content.decode()  # not the provider
