@@ -181,7 +181,8 @@ def rules():
     state = rulebook.validity()
     click.echo(f"# {'警告：' if state.warning else ''}{state.message}")
     for rule in book.rules.values():
-        click.echo(f"{rule.key}\t{rule.value} {rule.unit}\t{rule.article}\t{rule.origin_label}")
+        value = ",".join(map(str, rule.value)) if isinstance(rule.value, (list, tuple)) else rule.value
+        click.echo(f"{rule.key}\t{value} {rule.unit}\t{rule.article}\t{rule.origin_label}")
     for source in book.sources.values():
         click.echo(f"sources.{source.key}\t{','.join(source.sectors)}\t{source.article}")
 

@@ -210,6 +210,7 @@ def test_cli_rules_shows_origin_and_validity(db, settings, tmp_path):
     assert "share.conditional.review\t1 wd\tSYS Art. 27(2)\t法规规定" in result.output
     assert "share.rectify\t10 wd\tSYS Art. 31\t平台默认" in result.output
     assert "有效期至 2028-02-10" in result.output
+    assert "account.two_factor_roles\tbureau_admin,service_centre_staff roles\t" in result.output  # a list as a list
     _expired(settings, tmp_path)
     assert "警告：" in CliRunner().invoke(main, ["rules"]).output
 
