@@ -265,6 +265,20 @@ class SuggestionOut(Schema):
         return obj.grade.code
 
 
+class BasisChangeIn(Schema):
+    changed_on: dt.date = Field(description="the day the legal basis or statutory duties changed")
+    change: str = Field(description="what changed")
+
+
+@router.post("/resources/{resource_id}/basis-changes", response={201: CaseOut})
+def record_basis_change(request, resource_id: int, payload: BasisChangeIn):
+    """SYS Art. 13(1): the provider records a change of a published entry's legal basis or duties; the
+    entry's update is due within catalog.update working days of that day (a catalog_update_duty case)."""
+    resource = selectors.access_resource(request.actor, resource_id)
+    return Status(201, services.record_basis_change(request.actor, resource, changed_on=payload.changed_on,
+                                                    change=payload.change))
+
+
 @router.post("/resources/{resource_id}/suggestions", response={201: list[SuggestionOut]})
 def suggest_grades(request, resource_id: int, payload: SampleIn):
     """G4: scan a sample of rows; one suggestion per sensitive column."""

@@ -45,3 +45,20 @@ def test_a_bad_record_changes_nothing_C2(city):
     with pytest.raises(PermissionDenied):
         record_basis_change(city.actor("cdo_civil_affairs"), household, changed_on=timezone.localdate(), change="x")
     assert Case.objects.filter(case_type="catalog_update_duty").count() == before
+
+
+def test_the_api_records_a_change_of_legal_basis_C2(city, client):
+    from core.services import issue_token
+
+    household = Resource.objects.get(name="户籍人口基本信息")
+    token = issue_token(city.actor("officer"), name="t", scopes=["read", "write"])[1]
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    url = f"/api/v1/catalog/resources/{household.pk}/basis-changes"
+    bad = client.post(url, {"changed_on": "2999-01-01", "change": "x"}, content_type="application/json", **headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "changed_on"
+    made = client.post(url, {"changed_on": timezone.localdate().isoformat(), "change": "职责调整"},
+                       content_type="application/json", **headers)
+    assert made.status_code == 201 and made.json()["case_type"] == "catalog_update_duty"
+    again = client.post(url, {"changed_on": timezone.localdate().isoformat(), "change": "再次"}, content_type="application/json",
+                        **headers)
+    assert again.status_code == 409 and again.json()["code"] == "duty_open"
