@@ -7,6 +7,7 @@ declare({
     "sharing.request_share": "提交共享申请",
     "sharing.grant": "授予共享授权",
     "sharing.revoke_grant": "撤销共享授权",
+    "sharing.report_use": "报告数据应用成效、存储或销毁情况",
     "sharing.suspend_grant": "暂停共享授权",
     "sharing.resume_grant": "恢复共享授权",
     "sharing.terminate_grant": "终止共享授权",

@@ -216,6 +216,26 @@ def ask_onward(request, ref: str, payload: OnwardIn):
     return Status(201, onward.case)
 
 
+class UseReportIn(Schema):
+    kind: str = Field(description="effect | storage | destruction")
+    text: str = Field(description="what the agency reports")
+    on: dt.date | None = Field(None, description="the day it concerns (today by default)")
+
+
+class UseReportOut(Schema):
+    id: int
+    kind: str
+    text: str
+    on: dt.date
+
+
+@router.post("/grants/{ref}/use-reports", response={201: UseReportOut})
+def report_use(request, ref: str, payload: UseReportIn):
+    """A6, SYS Art. 20: the holder reports the effect of its use, the data's storage or its destruction."""
+    grant = selectors.access_grant(request.actor, ref)
+    return Status(201, services.report_use(request.actor, grant, **payload.dict()))
+
+
 def _query_param(name: str, description: str, schema: dict, required: bool = False) -> dict:
     return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 

@@ -211,3 +211,22 @@ class OnwardProvision(BaseModel):
     items = models.JSONField(_("数据项"), default=list)
     case = models.OneToOneField(Case, null=True, on_delete=models.PROTECT, related_name="onward_provision")
     derived = models.OneToOneField(Grant, null=True, blank=True, on_delete=models.PROTECT, related_name="onward_source")
+
+
+class UseReport(BaseModel):
+    """A6, SYS Art. 20: what the obtaining agency reports of the data it got through a grant, beyond each
+    call's usage log: the use's effect, how the data is stored, and its destruction. Appended, never edited."""
+
+    class Kind(models.TextChoices):
+        EFFECT = "effect", _("应用成效")
+        STORAGE = "storage", _("存储情况")
+        DESTRUCTION = "destruction", _("销毁情况")
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="use_reports")
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    text = models.TextField(_("情况"))
+    on = models.DateField(_("日期"))
+    reported_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-on", "-created_at"]

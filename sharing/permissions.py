@@ -11,7 +11,7 @@ from foundation.roles import PLATFORM_SCHEDULER, Role
 # a request forwarded to the upper instance (S9)
 ASKING = {"sharing.request_share", "sharing.raise_demand", "sharing.raise_dispute", "sharing.backflow",
           "sharing.ask_onward", "sharing.forward_request"}
-CALLING = {"sharing.call", "sharing.call_remote"}  # the data of its grants, here and at the upper instance
+CALLING = {"sharing.call", "sharing.call_remote", "sharing.report_use"}  # the data of its grants, here and at the upper instance
 # those who oversee a region: its requests, grants and corrections; a mismatch found by cross-checking its data (S5)
 OVERSEEING = {"sharing.view_region", "sharing.raise_correction"}
 

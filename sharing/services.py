@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from access import calls, misuse
 from access import services as entitlements
-from audit.services import service
+from audit.services import record, service
 from catalog.models import Resource
 from foundation import permissions, rulebook
 from core import workdays
@@ -26,7 +26,7 @@ from workflow.services import open_case, transition
 
 from .cases import PROVIDER, PROVIDER_APPROVALS
 from .models import (Correction, Demand, Dispute, Grant, Method, OnwardProvision, Rectification, Reevaluation,
-                     ShareRequest)
+                     ShareRequest, UseReport)
 
 OPEN_STATES = ("bureau_review", "provider_review", "provider_approval")
 FILE_METHODS = (Method.FILE, Method.DB_SYNC)  # the data leaves the platform whole: the grade's export rule applies
@@ -558,6 +558,28 @@ def relax_from_reevaluation(actor: Actor, case) -> None:
         "change_reason": f"有条件共享定期评估 {case.number}：放宽为无条件共享",
     })
     submit_resource(actor, resource)
+
+
+@service
+def report_use(actor: Actor, grant: Grant, *, kind: str, text: str, on: dt.date | None = None) -> UseReport:
+    """A6, SYS Art. 20: the holder reports the effect of its use of a grant's data, how it stores it, or its
+    destruction (asked for on the grant's page once the grant has ended). The provider and the region's
+    overseers read the reports on the grant."""
+    if actor.organisation is None or actor.organisation.pk != grant.holder_id:
+        raise PermissionDenied("只有授权的使用部门可以报告使用情况", code="not_holder")
+    permissions.require(actor, "sharing.report_use", organisation=actor.organisation)
+    on = on or workdays.today()
+    errors: dict[str, list[str]] = {}
+    if kind not in UseReport.Kind.values:
+        errors.setdefault("kind", []).append("请选择报告类别")
+    if not (text or "").strip():
+        errors.setdefault("text", []).append("请写明情况")
+    if on > workdays.today():
+        errors.setdefault("on", []).append("日期不能晚于今天")
+    refuse_if(errors)
+    report = UseReport.objects.create(grant=grant, kind=kind, text=text.strip(), on=on, reported_by=actor.user)
+    record(actor, "sharing.report_use", grant, after={"kind": kind, "on": on, "report": report.pk})
+    return report
 
 
 # --- onward provision (S7) ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from catalog import selectors as catalog_selectors
 from core import selectors as core_selectors
+from core import workdays
 from foundation import permissions
 from foundation.errors import GongshuError, PermissionDenied
 from foundation.viewkit import actor_of, date_input, submit
@@ -78,6 +79,16 @@ def grant_detail(request, ref: str):
             return redirect("sharing:grant", ref=ref)
         messages.success(request, _("已报提供部门同意：%(case)s") % {"case": onward.case.number})
         return redirect("workflow:detail", number=onward.case.number)
+    if request.method == "POST" and request.POST.get("action") == "report":
+        # A6, SYS Art. 20: the holder reports the effect, storage or destruction of the data it obtained
+        try:
+            on = dt.date.fromisoformat(request.POST.get("on") or workdays.today().isoformat())
+            services.report_use(actor, grant, kind=request.POST.get("kind", ""), text=request.POST.get("text", ""), on=on)
+        except (GongshuError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "日期无效"))
+        else:
+            messages.success(request, _("已报告"))
+        return redirect("sharing:grant", ref=ref)
     if request.method == "POST" and request.POST.get("action") == "lookup":
         # S4: the holder's own lookup from the page, on the same access path as the API (checked, masked, receipted)
         column = request.POST.get("column", "")
@@ -106,6 +117,10 @@ def grant_detail(request, ref: str):
         "recipients": [o for o in core_selectors.providers().filter(region__path__startswith=actor.organisation.region.path)
                        if o.pk not in (grant.holder_id, grant.resource.provider_id)] if holder else [],
         "can_revoke": grant.status in ("active", "suspended") and not holder,
+        "can_report": holder and permissions.can(actor, "sharing.report_use", organisation=actor.organisation),
+        "reports": grant.use_reports.select_related("reported_by"),
+        "destruction_due": holder and grant.status in ("expired", "revoked", "terminated")
+        and not grant.use_reports.filter(kind="destruction").exists(),
         "revocations": selectors.revocations_of(grant),
     })
 

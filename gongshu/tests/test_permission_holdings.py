@@ -79,7 +79,8 @@ SCHEDULED = {"warehouse.run_due_extractions", "warehouse.refresh_bases", "wareho
              "workflow.raise_overdue_cases", "sharing.expire_grants"}
 # acts added since the split, each with the roles that hold it
 NEW_ACTS = {"warehouse.request_governance": {"data_officer"},  # SYS Art. 17(3)
-            "catalog.record_basis_change": {"data_officer", "service_centre_staff"}}  # SYS Art. 13(1)
+            "catalog.record_basis_change": {"data_officer", "service_centre_staff"},  # SYS Art. 13(1)
+            "sharing.report_use": {"data_officer", "agency_staff"}}  # A6, SYS Art. 20
 NEW_HOLDINGS = {"platform_scheduler": SCHEDULED | {"warehouse.ingest", "warehouse.view_freshness"}}
 for _act, _roles in NEW_ACTS.items():
     for _role in _roles:

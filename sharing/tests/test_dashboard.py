@@ -111,3 +111,40 @@ def test_the_holder_asks_for_onward_provision_from_the_page_and_the_api_S7(city,
     assert made.status_code == 201 and made.json()["case_type"] == "onward_provision"
     assert OnwardProvision.objects.filter(grant=grant).count() == 2
     assert 'id="onward"' not in sign_in("officer").get(f"/share/grants/{grant.ref}/").content.decode()  # not the provider
+
+
+def test_the_holder_reports_effect_storage_and_destruction_A6(city, sign_in, client):
+    """SYS Art. 20: the obtaining agency's log holds the effect, storage and destruction of the data it got;
+    an ended grant asks for the destruction report; the provider reads the reports; bad reports change nothing."""
+    from audit.models import Event
+    from core.services import issue_token
+    from foundation.errors import PermissionDenied, ValidationFailed
+    from sharing.models import Grant, UseReport
+
+    request = _request(city, "cdo_civil_affairs", "婚姻登记核验")
+    transition(city.actor("officer"), request.case, "agree")
+    grant = Grant.objects.get(request=request)
+    holder = sign_in("cdo_civil_affairs")
+    holder.post(f"/share/grants/{grant.ref}/", {"action": "report", "kind": "effect", "text": "婚姻登记核验 120 件，办理提速"})
+    token = issue_token(city.actor("cdo_civil_affairs"), name="t", scopes=["read", "write"])[1]
+    made = client.post(f"/api/v1/share/grants/{grant.ref}/use-reports", {"kind": "storage", "text": "不落地，仅内存比对"},
+                       content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert made.status_code == 201 and made.json()["kind"] == "storage"
+    bad = client.post(f"/api/v1/share/grants/{grant.ref}/use-reports", {"kind": "gossip", "text": ""},
+                      content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert bad.status_code == 422
+    with pytest.raises(PermissionDenied):
+        services.report_use(city.actor("officer"), grant, kind="effect", text="x")  # the provider is not the holder
+    with pytest.raises(ValidationFailed):
+        services.report_use(city.actor("cdo_civil_affairs"), grant, kind="effect", text="x",
+                            on=timezone.localdate() + dt.timedelta(days=1))
+    assert UseReport.objects.filter(grant=grant).count() == 2
+    assert Event.objects.filter(action="sharing.report_use", object_id=str(grant.pk), outcome="ok").count() == 2
+    page = sign_in("officer").get(f"/share/grants/{grant.ref}/").content.decode()
+    assert "婚姻登记核验 120 件" in page and "不落地" in page  # the provider reads them
+
+    Grant.objects.filter(pk=grant.pk).update(status="expired")  # the grant ended (its lifecycle is tested elsewhere)
+    page = sign_in("cdo_civil_affairs").get(f"/share/grants/{grant.ref}/").content.decode()
+    assert 'id="destruction-due"' in page
+    services.report_use(city.actor("cdo_civil_affairs"), grant, kind="destruction", text="已删除全部缓存")
+    assert 'id="destruction-due"' not in sign_in("cdo_civil_affairs").get(f"/share/grants/{grant.ref}/").content.decode()
