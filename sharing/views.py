@@ -10,7 +10,7 @@ from catalog import selectors as catalog_selectors
 from core import selectors as core_selectors
 from core import workdays
 from foundation import permissions
-from foundation.errors import GongshuError, PermissionDenied
+from foundation.errors import GongshuError, PermissionDenied, ValidationFailed
 from foundation.viewkit import actor_of, date_input, submit
 
 from . import selectors, services
@@ -57,8 +57,39 @@ def overview(request):
     })
 
 
+def _ask_onward(request, actor, grant):
+    """S7: the holder asks the provider's consent to provide the data to a third party."""
+    recipient = request.POST.get("recipient", "")
+    onward = services.ask_onward(actor, grant, recipient=core_selectors.active_organisation(int(recipient)) if recipient.isdigit() else None,
+                                 purpose=request.POST.get("purpose", ""), items=request.POST.getlist("items"))
+    messages.success(request, _("已报提供部门同意：%(case)s") % {"case": onward.case.number})
+    return redirect("workflow:detail", number=onward.case.number)
+
+
+def _report_use(request, actor, grant):
+    """A6, SYS Art. 20: the holder reports the effect, storage or destruction of the data it obtained."""
+    try:
+        on = dt.date.fromisoformat(request.POST.get("on") or workdays.today().isoformat())
+    except ValueError:
+        raise ValidationFailed("日期无效", field="on") from None
+    services.report_use(actor, grant, kind=request.POST.get("kind", ""), text=request.POST.get("text", ""), on=on)
+    messages.success(request, _("已报告"))
+    return redirect("sharing:grant", ref=grant.ref)
+
+
+def _revoke(request, actor, grant):
+    revocation = services.revoke_grant(actor, grant, reason=request.POST.get("reason", ""))
+    messages.success(request, _("撤销申请已提交主管部门审核（%(case)s），审核前授权继续有效") % {"case": revocation.case.number})
+    return redirect("sharing:grant", ref=grant.ref)
+
+
+_GRANT_ACTIONS = {"onward": _ask_onward, "report": _report_use, "revoke": _revoke}
+
+
 @login_required
 def grant_detail(request, ref: str):
+    """A grant: its terms and use; for its holder a lookup, use reports and onward provision; for the
+    provider and the bureau a revocation request. Each form posts its ``action``."""
     actor = actor_of(request)
     grant = selectors.access_grant(actor, ref)
     holder = actor.organisation.pk == grant.holder_id
@@ -66,47 +97,23 @@ def grant_detail(request, ref: str):
     labels = {item.column: item.name for item in items}
     keys = [item for item in items if item.is_key and item.column in grant.items]
     answer = None
-    if request.method == "POST" and request.POST.get("action") == "onward":
-        # S7: the holder asks the provider's consent to provide the data to a third party
-        from core.selectors import active_organisation
-
-        recipient = request.POST.get("recipient", "")
+    action = request.POST.get("action", "revoke") if request.method == "POST" else None
+    if action in _GRANT_ACTIONS:
         try:
-            onward = services.ask_onward(actor, grant, recipient=active_organisation(int(recipient)) if recipient.isdigit() else None,
-                                         purpose=request.POST.get("purpose", ""), items=request.POST.getlist("items"))
+            return _GRANT_ACTIONS[action](request, actor, grant)
         except GongshuError as exc:
             messages.error(request, exc.message)
             return redirect("sharing:grant", ref=ref)
-        messages.success(request, _("已报提供部门同意：%(case)s") % {"case": onward.case.number})
-        return redirect("workflow:detail", number=onward.case.number)
-    if request.method == "POST" and request.POST.get("action") == "report":
-        # A6, SYS Art. 20: the holder reports the effect, storage or destruction of the data it obtained
-        try:
-            on = dt.date.fromisoformat(request.POST.get("on") or workdays.today().isoformat())
-            services.report_use(actor, grant, kind=request.POST.get("kind", ""), text=request.POST.get("text", ""), on=on)
-        except (GongshuError, ValueError) as exc:
-            messages.error(request, getattr(exc, "message", "日期无效"))
-        else:
-            messages.success(request, _("已报告"))
-        return redirect("sharing:grant", ref=ref)
-    if request.method == "POST" and request.POST.get("action") == "lookup":
+    if action == "lookup":
         # S4: the holder's own lookup from the page, on the same access path as the API (checked, masked, receipted)
         column = request.POST.get("column", "")
-        if column not in {item.column for item in keys}:
-            messages.error(request, _("请选择查询的主键"))
-        else:
-            try:
-                answer = services.call(actor, ref, filters={column: request.POST.get("value", "").strip()},
-                                       purpose=request.POST.get("purpose", ""), operation="lookup")
-            except GongshuError as exc:
-                messages.error(request, exc.message)
-    elif request.method == "POST":
         try:
-            revocation = services.revoke_grant(actor, grant, reason=request.POST.get("reason", ""))
-            messages.success(request, _("撤销申请已提交主管部门审核（%(case)s），审核前授权继续有效") % {"case": revocation.case.number})
+            if column not in {item.column for item in keys}:
+                raise ValidationFailed(_("请选择查询的主键"), field="column")
+            answer = services.call(actor, ref, filters={column: request.POST.get("value", "").strip()},
+                                   purpose=request.POST.get("purpose", ""), operation="lookup")
         except GongshuError as exc:
             messages.error(request, exc.message)
-        return redirect("sharing:grant", ref=ref)
     return render(request, "sharing/grant.html", {
         "grant": grant, "stats": selectors.grant_statistics(grant), "answer": answer,
         "answer_header": [labels.get(c, c) for c in answer.columns] if answer else [],
