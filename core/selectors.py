@@ -60,11 +60,15 @@ def providers():
     return Organisation.objects.filter(kind__in=[Organisation.Kind.AGENCY, Organisation.Kind.UTILITY]).order_by("name")
 
 
-def demand_providers():
-    """The active organisations a demand for data may be addressed to (S8), region by region."""
-    return Organisation.objects.filter(
+def demand_providers(actor: Actor | None = None):
+    """The active organisations a demand for data may be addressed to (S8), region by region: for an actor,
+    those of its own city (another city's data is asked for across levels, S9)."""
+    qs = Organisation.objects.filter(
         kind__in=(Organisation.Kind.AGENCY, Organisation.Kind.UTILITY, Organisation.Kind.SERVICE_CENTRE),
         is_active=True).order_by("region__path", "name")
+    if actor is not None and actor.organisation is not None:
+        qs = qs.filter(region__path__startswith=city_of(actor.organisation.region).path)
+    return qs
 
 
 def active_organisation(organisation_id) -> Organisation | None:

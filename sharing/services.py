@@ -16,7 +16,7 @@ from core import workdays
 from foundation.actor import Actor
 from foundation.errors import Conflict, GongshuError, NotFound, PermissionDenied, ValidationFailed, refuse_if
 from core.models import Organisation
-from core.selectors import bureau_for
+from core.selectors import bureau_for, city_of
 from core.services import notify
 from core.workdays import add_months, add_workdays
 from grading.models import Grade
@@ -406,6 +406,8 @@ def raise_demand(actor: Actor, *, provider: Organisation, data: str, scenario: s
         errors.setdefault("provider", []).append("请选择提供数据的公共管理和服务机构")
     elif provider.pk == actor.organisation.pk:
         errors.setdefault("provider", []).append("不能向本部门提出需求")
+    elif city_of(provider.region) != city_of(actor.organisation.region):
+        errors.setdefault("provider", []).append("其他城市的数据请经跨层级共享提出（SYS Art. 34）")
     if resource is not None and provider is not None and resource.provider_id != provider.pk:
         errors.setdefault("resource", []).append("该目录不属于所选提供部门")
     refuse_if(errors)
@@ -444,8 +446,6 @@ def check_fulfilled(actor: Actor, case: Case) -> None:
 @service
 def raise_dispute(actor: Actor, resource: Resource, *, subject: str, detail: str) -> Dispute:
     """S6: a user of data (or an applicant refused) disputes with the provider; negotiation comes first."""
-    from core.selectors import city_of
-
     permissions.require(actor, "sharing.raise_dispute", organisation=actor.organisation)
     errors: dict[str, list[str]] = {}
     if not (subject or "").strip():

@@ -186,11 +186,9 @@ class DemandForm(forms.Form):
     scenario = forms.CharField(label="应用场景", max_length=200)
     basis = forms.CharField(label="依据", widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from core.selectors import demand_providers
-
-        self.fields["provider"].queryset = demand_providers()
+        self.fields["provider"].queryset = core_selectors.demand_providers(actor)
 
 
 class DisputeForm(forms.Form):
@@ -198,7 +196,7 @@ class DisputeForm(forms.Form):
     subject = forms.CharField(label="争议事项", max_length=300)
     detail = forms.CharField(label="情况说明", widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["resource"].queryset = catalog_selectors.published().order_by("code")
 
@@ -222,7 +220,7 @@ def new_case(request, kind: str):
         from foundation.errors import NotFound
 
         raise NotFound("没有这种办件")
-    form = forms_by_kind[kind](request.POST or None)
+    form = forms_by_kind[kind](request.POST or None, actor=actor)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         made = submit(request, form, lambda: services.raise_demand(actor, **data) if kind == "demand"

@@ -31,3 +31,18 @@ def test_overdue_cases_and_open_misuse_findings_on_one_page_S7(city, small_city,
 
 def test_an_agency_may_not_open_the_supervision_page_P2(sign_in):
     assert sign_in("officer").get("/share/supervision/").status_code == 403
+
+
+def test_a_demand_goes_to_a_provider_of_the_applicant_s_city_P2_S8(city, small_city, sign_in):
+    """Another city's bodies are not offered on the demand form, and a demand addressed to one is refused:
+    data of another city is asked for across levels (S9)."""
+    from foundation.errors import ValidationFailed
+    from sharing.models import Demand
+
+    page = sign_in("cdo_civil_affairs").get("/share/new/demand/").content.decode()
+    assert city.police.name in page and small_city.police.name not in page
+    before = Demand.objects.count()
+    with pytest.raises(ValidationFailed) as refused:
+        services.raise_demand(city.actor("cdo_civil_affairs"), provider=small_city.police, data="户籍",
+                              scenario="核验", basis="条例")
+    assert "provider" in refused.value.errors and Demand.objects.count() == before
