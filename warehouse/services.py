@@ -48,10 +48,9 @@ def _identifiers(resource: Resource, table: pa.Table | None) -> dict[str, str]:
     sensitivity, by what the item is called (the type's key, label or other names in the rulebook), or by
     the batch itself: a sample's values mostly of the identifier's shape (grading.discovery.min_share), right
     check digit or not."""
-    from foundation.identifiers import SHAPES, citizen_id_problem, uscc_problem
+    from foundation.identifiers import SHAPES
+    from grading.discovery import DETECTORS  # a value that is a valid identifier of the type
     from grading.scheme import sensitivity_types
-
-    valid = {"citizen_id": lambda v: citizen_id_problem(v) is None, "uscc": lambda v: uscc_problem(v) is None}
 
     types = {key: t for key, t in sensitivity_types().items() if key in IDENTIFIERS}
     found = {}
@@ -68,7 +67,7 @@ def _identifiers(resource: Resource, table: pa.Table | None) -> dict[str, str]:
             for kind in IDENTIFIERS:
                 shaped = [v for v in values if SHAPES[kind].match(v)]
                 # of the identifier's shape, and enough of them right that it is not another number of that length
-                if values and len(shaped) / len(values) >= share and sum(map(valid[kind], shaped)) / len(shaped) >= least_valid:
+                if values and len(shaped) / len(values) >= share and sum(map(DETECTORS[kind], shaped)) / len(shaped) >= least_valid:
                     found[column] = kind
                     break
     return found
